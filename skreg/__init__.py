@@ -1,0 +1,26 @@
+"""skreg: scikit-learn-compatible regularized estimators.
+
+Linear baselines (L1, L2 and Elastic Net on one objective), a vector-quantization transformer, and
+neural estimators on skorch whose regularizers are plain hyperparameters that GridSearchCV can tune.
+"""
+
+from skreg.linear import ElasticNetClassifier, ElasticNetRegressor
+from skreg.neural import (
+    RegularizedNetClassifier,
+    RegularizedNetRegressor,
+    robust_accuracy,
+    smooth_labels,
+)
+from skreg.quantization import VectorQuantizer
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "ElasticNetClassifier",
+    "ElasticNetRegressor",
+    "RegularizedNetClassifier",
+    "RegularizedNetRegressor",
+    "VectorQuantizer",
+    "robust_accuracy",
+    "smooth_labels",
+]

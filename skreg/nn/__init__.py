@@ -1,0 +1,1 @@
+"""PyTorch layers for people with their own models."""

@@ -1,0 +1,6 @@
+# PLACEHOLDER: replaced by the VectorQuantizer work (issue 3).
+from sklearn.base import BaseEstimator, TransformerMixin
+
+
+class VectorQuantizer(TransformerMixin, BaseEstimator):
+    pass

@@ -1,0 +1,1 @@
+"""Utilities shared by skreg's estimators and tests."""

@@ -1,0 +1,24 @@
+"""Run every example script, as a user would, with a non-interactive matplotlib backend.
+
+``SKREG_EXAMPLE_QUICK=1`` asks an example to use smaller settings (fewer epochs, fewer grid
+points) so the suite stays fast; the code path is the same one a user runs.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("plot_*.py"))
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(script, tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg", SKREG_EXAMPLE_QUICK="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
