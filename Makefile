@@ -17,7 +17,7 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 -q
 
 demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m skreg.demo
