@@ -1,1 +1,5 @@
 """PyTorch layers for people with their own models."""
+
+from skreg.nn._vq import VQLayer
+
+__all__ = ["VQLayer"]
