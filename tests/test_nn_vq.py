@@ -101,7 +101,7 @@ def test_chunked_distances_give_identical_results():
     x = torch.randn(1000, 6)
     small_chunks = _layer_with_codebook(codebook, chunk_size=7)
     one_chunk = _layer_with_codebook(codebook, chunk_size=10_000)
-    for a, b in zip(small_chunks(x), one_chunk(x)):
+    for a, b in zip(small_chunks(x), one_chunk(x), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     np.testing.assert_array_equal(
         small_chunks.encode(x).numpy(), _nearest_brute_force(x.numpy(), codebook.numpy())
