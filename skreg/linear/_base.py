@@ -1,0 +1,45 @@
+"""Pieces shared by the Elastic Net regressor and classifier."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_sample_weight
+
+# Both estimators put the penalty on one scale: alpha * (l1_ratio * ||w||_1
+# + (1 - l1_ratio) / 2 * ||w||_2^2) added to the mean (or weighted mean) loss.
+PENALTY_PARAMETER_CONSTRAINTS = {
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+    "fit_intercept": ["boolean"],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+}
+
+
+def check_sample_weight(sample_weight, X):
+    """Validate ``sample_weight`` against ``X``; return it and the total weight.
+
+    The total weight takes the place of ``n_samples`` in the mean loss, so that integer weights
+    give the same fit as repeating rows. Negative weights would make the objective non-convex,
+    and all-zero weights leave nothing to fit: both raise a ``ValueError``.
+    """
+    if sample_weight is None:
+        return None, float(X.shape[0])
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+    return sample_weight, float(sample_weight.sum())
+
+
+def is_private_copy(X_validated, X_input):
+    """Whether validation already copied dense ``X``, so that a solver may overwrite it.
+
+    Only a NumPy array (or a Python sequence) can be judged safely: a DataFrame may hand
+    validation a view of its own memory. Sparse input is never overwritten by the solvers.
+    """
+    if sparse.issparse(X_validated):
+        return False
+    if isinstance(X_input, (list, tuple)):
+        return True
+    return isinstance(X_input, np.ndarray) and not np.may_share_memory(X_validated, X_input)
