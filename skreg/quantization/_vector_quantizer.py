@@ -1,6 +1,510 @@
-# PLACEHOLDER: replaced by the VectorQuantizer work (issue 3).
-from sklearn.base import BaseEstimator, TransformerMixin
+"""VectorQuantizer: a k-means codebook as a scikit-learn transformer."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from skreg.quantization._kmeans import (
+    lloyd,
+    lloyd_with_warm_start,
+    minibatch_kmeans,
+    seed_codebook,
+)
+from skreg.quantization._outputs import (
+    CodeUsage,
+    code_dtype,
+    codes_from_array,
+    codes_from_scores,
+    one_hot,
+    output_feature_names,
+    perplexity,
+)
+from skreg.quantization._product import ProductCodebook, subspace_slices
+from skreg.quantization._residual import (
+    ResidualCodec,
+    StreamingResidual,
+    block_initial_codebook,
+    fit_residual,
+    requires_dense,
+)
+
+_FLOATS = [np.float64, np.float32]
 
 
-class VectorQuantizer(TransformerMixin, BaseEstimator):
-    pass
+class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
+    """Vector quantization with a k-means codebook: encode rows as code indices and rebuild them.
+
+    ``fit`` learns ``n_codes`` code vectors by k-means; ``transform`` maps every row to its
+    nearest code (as an index, a one-hot row, the code vector itself, or distances to all
+    codes) and ``inverse_transform`` maps codes back to vectors. With ``n_subspaces > 1`` the
+    features are split into blocks, each with its own codebook (product quantization); with
+    ``n_stages > 1`` each stage quantizes what the previous stages left (residual quantization).
+
+    Parameters
+    ----------
+    n_codes : int, default=256
+        Codes per codebook. Code indices are stored in the smallest unsigned integer type that
+        holds them (``uint8`` up to 256 codes), so a row costs ``n_subspaces * n_stages`` such
+        integers.
+    init : {"k-means++", "random"} or array-like, default="k-means++"
+        Initial codebook. ``"k-means++"`` seeds greedily on a subsample (at most 32 rows per code);
+        ``"random"`` picks distinct rows. An array must have the shape of ``codebook_``:
+        ``(n_codes, n_features)``, or ``(n_stages, n_codes, n_features)`` when ``n_stages > 1``.
+        With ``max_iter=0`` a given array is kept as is (a fixed palette, for instance).
+    n_init : int, default=1
+        Runs from different seeds; the one with the lowest inertia is kept. An array ``init``
+        runs once.
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations over all rows (epochs when ``batch_size`` is set).
+        ``0`` keeps the initial codebook.
+    tol : float, default=1e-4
+        Stop when an iteration (an epoch for mini-batch) lowers the inertia by no more than
+        ``tol`` times its previous value. Unlike scikit-learn's ``KMeans``, this is relative to
+        the inertia, not to the variance of the data.
+    batch_size : int or None, default=None
+        ``None`` runs full-batch k-means. An integer runs mini-batch k-means with batches of that
+        many rows, and is the batch size ``partial_fit`` splits its chunks into.
+    output : {"codes", "onehot", "quantized", "distances"}, default="codes"
+        What ``transform`` returns: code indices ``(n, n_blocks)`` in the smallest unsigned
+        integer type; a scipy sparse CSR one-hot matrix ``(n, n_blocks * n_codes)``; the
+        reconstructed rows ``(n, n_features)``; or Euclidean distances to every code of every
+        block ``(n, n_blocks * n_codes)``. ``n_blocks = n_subspaces * n_stages``.
+    n_subspaces : int, default=1
+        Number of contiguous feature blocks for product quantization (sizes differ by at most
+        one); each block has its own ``n_codes`` codes.
+    n_stages : int, default=1
+        Number of residual quantization stages. Needs dense input.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization, subsamples and mini-batch order.
+
+    Attributes
+    ----------
+    codebook_ : ndarray of shape (n_codes, n_features) or (n_stages, n_codes, n_features)
+        The code vectors. With product quantization, row ``k`` holds code ``k`` of every
+        feature block side by side.
+    labels_ : ndarray of shape (n_samples,) or (n_samples, n_blocks)
+        Codes of the training rows (of the last chunk after ``partial_fit``).
+    inertia_ : float
+        Sum over training rows of the squared distance to their reconstruction (of the last
+        chunk, before its update, after ``partial_fit``).
+    n_iter_ : int
+        Full-data Lloyd iterations (epochs for mini-batch, calls for ``partial_fit``); the most
+        over blocks.
+    code_counts_ : ndarray of shape (n_codes,) or (n_blocks, n_codes)
+        Training rows assigned to each code (cumulative over ``partial_fit`` calls).
+    perplexity_ : float or ndarray of shape (n_blocks,)
+        ``exp(-sum_k p_k log p_k)`` with ``p_k`` the fraction of training rows using code ``k``:
+        ``n_codes`` when all codes are used equally, 1 when one code takes everything.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit``, when X has string column names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : k-means clustering; its ``transform`` returns the n x k distance
+        matrix and it has no ``inverse_transform``.
+    sklearn.preprocessing.KBinsDiscretizer : quantizes one feature at a time.
+
+    Notes
+    -----
+    ``fit`` minimises the k-means objective, with no penalty term::
+
+        inertia = sum_i ||x_i - c_{q(x_i)}||^2,    q(x) = argmin_k ||x - c_k||^2
+
+    (a sum over rows, not a mean; ``score`` returns ``-inertia / n_samples`` on its data). With
+    product quantization the objective separates into one k-means per feature block; with
+    residual quantization stage ``t`` minimises the objective on the residuals
+    ``x - sum_{s<t} c^s_{q_s}`` (stages are fitted greedily, one after the other).
+
+    Full-batch fits seeded by a string ``init`` run Lloyd iterations on growing random
+    subsamples (256 rows per code, then four times more each time) before the full data, so
+    few full passes remain. Distances are computed in chunks of rows, as
+    ``||x||^2 - 2 x.c + ||c||^2`` (one matrix product per chunk) followed by an argmin, so that
+    ``transform``, ``predict`` and ``score`` never hold the n x n_codes distance matrix unless
+    ``output="distances"`` asks for it. A code that no row uses is moved onto the row that is
+    worst quantized (full batch) or onto rows drawn with probability proportional to their
+    squared error (mini-batch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skreg import VectorQuantizer
+    >>> palette = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0],
+    ...                     [1, 1, 0], [0, 0, 0], [1, 1, 1]], dtype=float)
+    >>> vq = VectorQuantizer(n_codes=6, init=palette, max_iter=0).fit(palette)
+    >>> lavender = [[0.71, 0.49, 0.86]]
+    >>> vq.transform(lavender)
+    array([[1]], dtype=uint8)
+    >>> vq.inverse_transform(vq.transform(lavender))
+    array([[0., 0., 1.]])
+    >>> X = np.random.default_rng(0).normal(size=(1000, 8))
+    >>> vq = VectorQuantizer(n_codes=16, n_subspaces=2, random_state=0).fit(X)
+    >>> vq.transform(X[:2]).shape, vq.codebook_.shape
+    ((2, 2), (16, 8))
+    """
+
+    _parameter_constraints: dict = {
+        "n_codes": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), "array-like"],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "output": [StrOptions({"codes", "onehot", "quantized", "distances"})],
+        "n_subspaces": [Interval(Integral, 1, None, closed="left")],
+        "n_stages": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_codes=256,
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        batch_size=None,
+        output="codes",
+        n_subspaces=1,
+        n_stages=1,
+        random_state=None,
+    ):
+        self.n_codes = n_codes
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.output = output
+        self.n_subspaces = n_subspaces
+        self.n_stages = n_stages
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the codebook(s) by k-means on X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows. Sparse input is taken as CSR (not with ``n_stages > 1``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VectorQuantizer
+        """
+        X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C")
+        self._check_input(X)
+        init = self._initial_codebook(X)
+        rng = _generator(self.random_state)
+        n_runs = self.n_init
+        if not isinstance(init, str) and n_runs != 1:
+            warnings.warn(
+                f"An explicit init codebook runs once: n_init={n_runs} is ignored.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            n_runs = 1
+        best = None
+        for _ in range(n_runs):
+            codec, fits = fit_residual(
+                X,
+                slices=subspace_slices(X.shape[1], self.n_subspaces),
+                n_stages=self.n_stages,
+                init=init,
+                fit_block=lambda X_block, block_init: self._fit_block(X_block, block_init, rng),
+            )
+            inertia = sum(fit.inertia for fit in fits[-self.n_subspaces :])
+            if best is None or inertia < best[0]:
+                best = (inertia, codec, fits)
+        inertia, codec, fits = best
+        labels = np.column_stack([fit.labels for fit in fits])
+        counts = np.stack([np.bincount(fit.labels, minlength=self.n_codes) for fit in fits])
+        self._set_fitted(codec, counts, labels, inertia, max(fit.n_iter for fit in fits))
+        self.__dict__.pop("_stream", None)
+        if self.max_iter > 0 and np.any(counts == 0):
+            warnings.warn(
+                f"{np.count_nonzero(counts == 0)} code(s) are unused: X has fewer distinct rows "
+                f"(or residuals) than n_codes={self.n_codes}.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _fit_block(self, X_block, block_init, rng):
+        """k-means on one block (a feature block, or a stage's residuals)."""
+        options = {"max_iter": self.max_iter, "tol": self.tol}
+        codebook = seed_codebook(X_block, self.n_codes, block_init, rng)
+        if self.batch_size is not None:
+            batch_size = self.batch_size
+            return minibatch_kmeans(X_block, codebook, batch_size=batch_size, rng=rng, **options)
+        if isinstance(block_init, str):
+            return lloyd_with_warm_start(X_block, codebook, rng=rng, **options)
+        return lloyd(X_block, codebook, **options)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the codebook(s) with one chunk of rows (mini-batch k-means on streamed data).
+
+        The first call seeds the codebooks on its chunk, which must hold at least ``n_codes``
+        rows. Memory stays that of one chunk however many rows are streamed.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            One chunk of training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VectorQuantizer
+        """
+        first_call = not hasattr(self, "_stream")
+        X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C", reset=first_call)
+        if first_call:
+            self._check_input(X)
+            self._rng = _generator(self.random_state)
+            self._stream = self._seed_stream(X, self._initial_codebook(X))
+            self.n_iter_ = 0
+        else:
+            requires_dense(X, self.n_stages)
+            X = X.astype(self._codec.dtype, copy=False)
+        batch_size = self.batch_size or X.shape[0]
+        chunk_codes, chunk_errors = [], 0.0
+        for start in range(0, X.shape[0], batch_size):
+            codes, sq_errors = self._stream.update(X[start : start + batch_size], self._rng)
+            chunk_codes.append(codes)
+            chunk_errors += float(np.sum(sq_errors, dtype=np.float64))
+        counts = self._stream.counts().astype(np.int64)
+        labels = np.vstack(chunk_codes)
+        self._set_fitted(self._stream.codec(), counts, labels, chunk_errors, self.n_iter_ + 1)
+        return self
+
+    def _seed_stream(self, X, init):
+        """Seed every block on the first chunk, each stage on the residual of the ones before."""
+        requires_dense(X, self.n_stages)
+        slices = subspace_slices(X.shape[1], self.n_subspaces)
+        codebooks, residual = [], X
+        for stage_index in range(self.n_stages):
+            stage_codebooks = [
+                seed_codebook(
+                    residual[:, columns],
+                    self.n_codes,
+                    block_initial_codebook(init, stage_index, columns),
+                    self._rng,
+                )
+                for columns in slices
+            ]
+            codebooks.append(stage_codebooks)
+            if stage_index + 1 < self.n_stages:
+                stage = ResidualCodec([ProductCodebook(stage_codebooks, slices)])
+                residual = residual - stage.quantize(residual)
+        return StreamingResidual(codebooks, slices)
+
+    def _set_fitted(self, codec, counts, labels, inertia, n_iter):
+        self._codec = codec
+        self.codebook_ = codec.codebook_array()
+        single = codec.n_blocks == 1
+        self.labels_ = labels[:, 0] if single else labels
+        self.inertia_ = float(inertia)
+        self.n_iter_ = int(n_iter)
+        self.code_counts_ = counts[0] if single else counts
+        self.perplexity_ = perplexity(self.code_counts_)
+
+    # ------------------------------------------------------------------ validation
+
+    def _check_input(self, X):
+        """Checks that need X: enough rows, enough features, dense rows for residuals."""
+        n_samples, n_features = X.shape
+        if n_samples < self.n_codes:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_codes={self.n_codes}: a codebook cannot "
+                "have more codes than training rows."
+            )
+        if n_features < self.n_subspaces:
+            raise ValueError(
+                f"n_subspaces={self.n_subspaces} should be <= n_features={n_features}: each "
+                "subspace needs at least one feature."
+            )
+        requires_dense(X, self.n_stages)
+
+    def _initial_codebook(self, X):
+        """The init array cast to X's dtype and checked against the codebook's shape."""
+        if isinstance(self.init, str):
+            return self.init
+        init = np.asarray(self.init)
+        if self.n_stages == 1:
+            expected, names = (self.n_codes, X.shape[1]), "(n_codes, n_features)"
+        else:
+            expected = (self.n_stages, self.n_codes, X.shape[1])
+            names = "(n_stages, n_codes, n_features)"
+        if init.shape != expected:
+            raise ValueError(
+                f"init has shape {init.shape}, but the codebook must have shape {names} = "
+                f"{expected}."
+            )
+        init = check_array(
+            init.reshape(-1, expected[-1]), dtype=_FLOATS, input_name="init"
+        ).reshape(expected)
+        return init.astype(X.dtype, copy=False)
+
+    def _validated(self, X):
+        """X checked against the fit, in the codebook's float type unless X is float32."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C", reset=False)
+        requires_dense(X, self.n_stages)
+        return X, self._codec.astype(X.dtype)
+
+    # ------------------------------------------------------------------ encoding
+
+    def transform(self, X):
+        """Encode X as set by ``output``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_out : ndarray or scipy sparse CSR matrix
+            ``"codes"``: (n_samples, n_blocks) unsigned integers; ``"onehot"``: sparse
+            (n_samples, n_blocks * n_codes); ``"quantized"``: (n_samples, n_features);
+            ``"distances"``: (n_samples, n_blocks * n_codes) Euclidean distances.
+        """
+        X, codec = self._validated(X)
+        if self.output == "codes":
+            return codec.encode(X, dtype=code_dtype(self.n_codes))
+        if self.output == "onehot":
+            return one_hot(codec.encode(X), self.n_codes, X.dtype)
+        if self.output == "quantized":
+            return codec.quantize(X)
+        return codec.distances(X)
+
+    def inverse_transform(self, X):
+        """Rebuild vectors from the output of ``transform``.
+
+        Codes and one-hot rows map to their code vectors (summed over stages, side by side over
+        feature blocks); distances map to their nearest codes' vectors; quantized rows are
+        returned as they are.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix
+            An output of ``transform`` with the current ``output``.
+
+        Returns
+        -------
+        X_rebuilt : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        n_blocks = self._codec.n_blocks
+        if self.output == "quantized":
+            return check_array(X, dtype=_FLOATS, input_name="X")
+        if self.output == "codes":
+            codes = codes_from_array(X, n_blocks, self.n_codes)
+        else:
+            codes = codes_from_scores(X, n_blocks, self.n_codes, self.output)
+        return self._codec.decode(codes)
+
+    def predict(self, X):
+        """Index of the nearest code of each row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples,), or (n_samples, n_blocks) with product or
+            residual quantization
+        """
+        X, codec = self._validated(X)
+        codes = codec.encode(X, dtype=np.intp)
+        return codes[:, 0] if codec.n_blocks == 1 else codes
+
+    def score(self, X, y=None):
+        """Minus the mean squared quantization error, ``-mean_i ||x_i - rebuilt(x_i)||^2``.
+
+        Higher is better, so that ``GridSearchCV`` can tune ``n_codes``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        X, codec = self._validated(X)
+        error, _ = codec.error_and_counts(X)
+        return -error / X.shape[0]
+
+    def code_usage(self, X):
+        """How often each code is used on X, and the perplexity of that usage.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        usage : CodeUsage
+            Named tuple ``(counts, perplexity)``: counts of shape (n_codes,) (or (n_blocks,
+            n_codes)) and ``exp(-sum_k p_k log p_k)`` with ``p_k = counts_k / n_samples``.
+        """
+        X, codec = self._validated(X)
+        _, counts = codec.error_and_counts(X)
+        counts = counts[0] if codec.n_blocks == 1 else counts
+        return CodeUsage(counts, perplexity(counts))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns of ``transform``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None
+            Input feature names, checked against ``feature_names_in_``.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self)
+        input_features = _check_feature_names_in(self, input_features)
+        if self.output == "quantized":
+            return input_features
+        return output_feature_names(self.output, self._codec.n_blocks, self.n_codes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.n_stages == 1
+        # Codes and one-hot rows are integers and indicators; only vectors keep the float type.
+        vector_output = self.output in ("quantized", "distances")
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"] if vector_output else []
+        return tags
+
+
+def _generator(random_state):
+    """A numpy Generator drawn from scikit-learn's random_state conventions."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)

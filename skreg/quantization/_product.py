@@ -1,0 +1,63 @@
+"""Product quantization: the features split into blocks, each block with its own codebook.
+
+A vector is coded by one index per block, and rebuilt by putting the chosen code of every block
+side by side. With m blocks of n_codes codes each, n_codes ** m distinct vectors are representable
+for the storage of m small codebooks.
+"""
+
+import numpy as np
+from sklearn.utils.extmath import row_norms
+
+from skreg.quantization._distances import CodebookSearch
+
+
+def subspace_slices(n_features, n_subspaces):
+    """Contiguous feature blocks whose sizes differ by at most one."""
+    bounds = np.linspace(0, n_features, n_subspaces + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+class ProductCodebook:
+    """One codebook per feature block; a single block is plain vector quantization."""
+
+    def __init__(self, codebooks, slices):
+        self.codebooks = list(codebooks)
+        self.slices = list(slices)
+        self.searches = [CodebookSearch(codebook) for codebook in self.codebooks]
+
+    @property
+    def n_blocks(self):
+        return len(self.slices)
+
+    @property
+    def n_codes(self):
+        return self.codebooks[0].shape[0]
+
+    def full_codebook(self):
+        """The block codebooks side by side: row k holds code k of every block."""
+        return np.hstack(self.codebooks)
+
+    def encode_chunk(self, x_chunk, codes_out, distances_out=None):
+        """Write each block's nearest code (and optionally Euclidean distances to every code).
+
+        ``codes_out`` is (rows, n_blocks); ``distances_out`` is (rows, n_blocks * n_codes).
+        Distances come from the expanded square, clipped at zero before the square root.
+        """
+        n_codes = self.n_codes
+        for block, (columns, search) in enumerate(zip(self.slices, self.searches, strict=True)):
+            part = x_chunk[:, columns]
+            scores = search.scores(part)
+            codes_out[:, block] = scores.argmin(axis=1)
+            if distances_out is not None:
+                scores += row_norms(part, squared=True)[:, None]
+                np.maximum(scores, 0, out=scores)
+                distances_out[:, block * n_codes : (block + 1) * n_codes] = np.sqrt(scores)
+
+    def decode(self, codes, dtype):
+        """Vectors rebuilt from codes of shape (rows, n_blocks)."""
+        n_features = self.slices[-1].stop
+        rebuilt = np.empty((codes.shape[0], n_features), dtype=dtype)
+        for block, (columns, codebook) in enumerate(zip(self.slices, self.codebooks, strict=True)):
+            rebuilt[:, columns] = codebook[codes[:, block]]
+        return rebuilt
+

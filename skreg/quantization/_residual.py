@@ -1,0 +1,203 @@
+"""Residual quantization: stage t quantizes what stages 0..t-1 left over.
+
+Each stage is a :class:`ProductCodebook` (one block for plain vector quantization). A vector's
+codes are the stages' codes side by side, stage-major; it is rebuilt as the sum of the stages'
+reconstructions. Encoding, decoding and scoring run chunk by chunk so that their extra memory
+does not grow with the number of rows.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from skreg.quantization._distances import _CHUNK_BYTES, chunk_rows, dense_chunk, run_chunks
+from skreg.quantization._kmeans import StreamingCodebook
+from skreg.quantization._product import ProductCodebook
+
+
+class ResidualCodec:
+    """Stages of product codebooks; encodes rows to ``n_stages * n_subspaces`` codes."""
+
+    def __init__(self, stages):
+        self.stages = list(stages)
+
+    @property
+    def n_codes(self):
+        return self.stages[0].n_codes
+
+    @property
+    def n_blocks(self):
+        return sum(stage.n_blocks for stage in self.stages)
+
+    @property
+    def dtype(self):
+        return self.stages[0].codebooks[0].dtype
+
+    def astype(self, dtype):
+        """This codec with codebooks of another float type (itself if already of that type)."""
+        if dtype == self.dtype:
+            return self
+        return ResidualCodec(
+            [
+                ProductCodebook([c.astype(dtype) for c in stage.codebooks], stage.slices)
+                for stage in self.stages
+            ]
+        )
+
+    def codebook_array(self):
+        """(n_codes, n_features) for one stage, (n_stages, n_codes, n_features) for several."""
+        full = [stage.full_codebook() for stage in self.stages]
+        return full[0] if len(full) == 1 else np.stack(full)
+
+    def _chunk_rows(self, n_features):
+        # Bound the residual and score buffers of one chunk, not only the scores.
+        by_features = _CHUNK_BYTES // (8 * max(n_features, 1))
+        return max(1, min(chunk_rows(self.n_codes), by_features))
+
+    def encode_chunk(self, x_chunk, distances_out=None):
+        """Codes (rows, n_blocks) of a chunk, and its final residual (dense)."""
+        codes = np.empty((x_chunk.shape[0], self.n_blocks), dtype=np.intp)
+        residual, first = x_chunk, 0
+        for stage in self.stages:
+            block_codes = codes[:, first : first + stage.n_blocks]
+            block_distances = None
+            if distances_out is not None:
+                columns = slice(first * self.n_codes, (first + stage.n_blocks) * self.n_codes)
+                block_distances = distances_out[:, columns]
+            stage.encode_chunk(residual, block_codes, block_distances)
+            residual = dense_chunk(residual) - stage.decode(block_codes, self.dtype)
+            first += stage.n_blocks
+        return codes, residual
+
+    def decode(self, codes):
+        """Vectors rebuilt from codes of shape (rows, n_blocks): the sum over stages."""
+        rebuilt, first = None, 0
+        for stage in self.stages:
+            part = stage.decode(codes[:, first : first + stage.n_blocks], self.dtype)
+            rebuilt = part if rebuilt is None else rebuilt + part
+            first += stage.n_blocks
+        return rebuilt
+
+    def _map_chunks(self, X, process, make_state=lambda: None):
+        rows = self._chunk_rows(X.shape[1])
+        return run_chunks(X.shape[0], rows, process, make_state)
+
+    def encode(self, X, dtype=np.intp):
+        """Codes of every row, (n_rows, n_blocks)."""
+        codes = np.empty((X.shape[0], self.n_blocks), dtype=dtype)
+
+        def process(state, start, stop):
+            codes[start:stop] = self.encode_chunk(X[start:stop])[0]
+
+        self._map_chunks(X, process)
+        return codes
+
+    def quantize(self, X):
+        """Every row replaced by its reconstruction from its codes."""
+        quantized = np.empty(X.shape, dtype=self.dtype)
+
+        def process(state, start, stop):
+            x_chunk = X[start:stop]
+            quantized[start:stop] = dense_chunk(x_chunk) - self.encode_chunk(x_chunk)[1]
+
+        self._map_chunks(X, process)
+        return quantized
+
+    def distances(self, X):
+        """Euclidean distance of each row (or its stage residual) to every code of every block."""
+        distances = np.empty((X.shape[0], self.n_blocks * self.n_codes), dtype=self.dtype)
+
+        def process(state, start, stop):
+            self.encode_chunk(X[start:stop], distances_out=distances[start:stop])
+
+        self._map_chunks(X, process)
+        return distances
+
+    def error_and_counts(self, X):
+        """Summed squared reconstruction error and code counts (n_blocks, n_codes).
+
+        Reduced chunk by chunk: no array grows with the number of rows.
+        """
+
+        def make_state():
+            return {"error": 0.0, "counts": np.zeros((self.n_blocks, self.n_codes), np.int64)}
+
+        def process(state, start, stop):
+            codes, residual = self.encode_chunk(X[start:stop])
+            state["error"] += float(np.einsum("ij,ij->", residual, residual, dtype=np.float64))
+            for block in range(self.n_blocks):
+                state["counts"][block] += np.bincount(codes[:, block], minlength=self.n_codes)
+
+        states = self._map_chunks(X, process, make_state)
+        return sum(s["error"] for s in states), sum(s["counts"] for s in states)
+
+
+def block_initial_codebook(init, stage, columns):
+    """The slice of a user's initial codebook array that belongs to one block."""
+    if isinstance(init, str):
+        return init
+    stage_init = init if init.ndim == 2 else init[stage]
+    return stage_init[:, columns]
+
+
+def fit_residual(X, *, slices, n_stages, init, fit_block):
+    """Fit the stages one after the other, each on the residual the previous ones leave.
+
+    ``fit_block(X_block, block_init)`` fits one codebook and returns a ``CodebookFit``. Returns
+    the codec and the per-block fits (stage-major).
+    """
+    stages, fits = [], []
+    residual = X
+    for stage_index in range(n_stages):
+        stage_fits = []
+        for columns in slices:
+            block_init = block_initial_codebook(init, stage_index, columns)
+            stage_fits.append(fit_block(residual[:, columns], block_init))
+        stage = ProductCodebook([fit.codebook for fit in stage_fits], slices)
+        fits.extend(stage_fits)
+        if stage_index + 1 < n_stages:
+            labels = np.column_stack([fit.labels for fit in stage_fits])
+            residual = dense_chunk(residual) - stage.decode(labels, stage.codebooks[0].dtype)
+        stages.append(stage)
+    return ResidualCodec(stages), fits
+
+
+class StreamingResidual:
+    """Mini-batch state of every block, updated one chunk of rows at a time (``partial_fit``)."""
+
+    def __init__(self, initial_codebooks, slices):
+        # initial_codebooks[stage][block]
+        self.slices = list(slices)
+        self.blocks = [[StreamingCodebook(c) for c in stage] for stage in initial_codebooks]
+
+    def update(self, x_chunk, rng):
+        """Update every block on the chunk; return the chunk's codes and squared errors."""
+        all_codes = []
+        residual = x_chunk
+        for stage_blocks in self.blocks:
+            codes = np.column_stack(
+                [
+                    block.update(residual[:, columns], rng)[0]
+                    for block, columns in zip(stage_blocks, self.slices, strict=True)
+                ]
+            )
+            stage = ProductCodebook([b.codebook for b in stage_blocks], self.slices)
+            residual = dense_chunk(residual) - stage.decode(codes, stage.codebooks[0].dtype)
+            all_codes.append(codes)
+        return np.hstack(all_codes), np.einsum("ij,ij->i", residual, residual)
+
+    def counts(self):
+        return np.stack([block.counts for stage in self.blocks for block in stage])
+
+    def codec(self):
+        return ResidualCodec(
+            [ProductCodebook([b.codebook for b in stage], self.slices) for stage in self.blocks]
+        )
+
+
+def requires_dense(X, n_stages):
+    """Residuals of sparse rows are dense: residual quantization takes dense input only."""
+    if n_stages > 1 and sp.issparse(X):
+        raise TypeError(
+            "Residual quantization (n_stages > 1) needs dense input: the residuals of sparse "
+            "rows are dense. Convert X with X.toarray() or use n_stages=1."
+        )
