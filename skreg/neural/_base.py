@@ -1,0 +1,374 @@
+"""Shared base of the neural estimators: validation, seeding, and wiring the net's pieces.
+
+``fit`` turns hyperparameters into the pieces of :class:`~skreg.neural._net.RegularizedNet`
+through the ``_build_*`` methods below, one per extension point: ``_build_module``
+(architecture), ``_build_criterion``, ``_build_batch_transforms``, ``_build_penalties``,
+``_build_adversary`` and ``_build_callbacks`` (per-epoch metrics). A new regularizer adds a
+hyperparameter and returns its piece from one of them.
+"""
+
+import numbers
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch.helper import predefined_split
+
+from skreg.neural._callbacks import DivergenceGuard, EarlyStopping, EpochProgressBar
+from skreg.neural._data import BatchIterator, TensorDataset, as_tensor
+from skreg.neural._modules import MLP
+from skreg.neural._net import L1Penalty, RegularizedNet
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+# Predictions and validation losses need no gradients, so they can use larger batches.
+_EVAL_BATCH_SIZE = 4096
+
+
+@contextmanager
+def _seeded_torch_rng(seed, device):
+    """Run the block with torch's generator (of ``device``) seeded, then restore its state.
+
+    Dropout and weight initialization draw from torch's global generator; forking it keeps
+    training reproducible without reseeding the user's generator.
+    """
+    cuda_devices = [device.index or torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.default_generator.manual_seed(seed)
+        if cuda_devices:
+            torch.cuda.manual_seed(seed)
+        yield
+
+
+class _BaseRegularizedNet(BaseEstimator):
+    """Hyperparameters and ``fit`` machinery shared by the classifier and the regressor."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        weight_decay=0.0,
+        l1=0.0,
+        optimizer="adam",
+        learning_rate_init=0.001,
+        momentum=0.9,
+        batch_size="auto",
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.optimizer = optimizer
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    # ---- pieces of the net, one per extension point -------------------------------------
+
+    def _build_module(self, n_features, n_outputs):
+        """Return the ``torch.nn.Module`` mapping a batch of X to logits / outputs."""
+        return MLP(
+            n_features, self._hidden_layer_sizes(), n_outputs, activation=self.activation,
+            dropout=self.dropout, batch_norm=self.batch_norm,
+        )
+
+    def _build_criterion(self):
+        """Return a criterion with ``reduction="none"`` (one loss per sample)."""
+        raise NotImplementedError
+
+    def _build_batch_transforms(self):
+        """Return the training-only ``Batch -> Batch`` transforms, applied in order."""
+        return []
+
+    def _build_penalties(self):
+        """Return the ``penalty(net) -> scalar tensor`` terms added to the training loss."""
+        return [L1Penalty(self.l1)] if self.l1 > 0 else []
+
+    def _build_adversary(self):
+        """Return ``(adversary(net, batch) -> batch, weight)`` or ``(None, 0.0)``."""
+        return None, 0.0
+
+    def _build_callbacks(self, validation):
+        """Return the named skorch callbacks (per-epoch metrics, stopping, progress)."""
+        callbacks = [("divergence_guard", DivergenceGuard())]
+        keys = ["train_loss"]
+        if validation:
+            callbacks.append(("validation_score", self._validation_score()))
+            callbacks.append(
+                ("early_stopping", EarlyStopping(self.n_iter_no_change, self.tol))
+            )
+            keys += ["valid_loss", self._validation_score().name]
+        if self.verbose:
+            callbacks.append(("progress_bar", EpochProgressBar(keys=tuple(keys))))
+        return callbacks
+
+    # ---- fitting ----------------------------------------------------------------------
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must hold positive integers, got {self.hidden_layer_sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    def _resolve_device(self):
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"device must be 'cpu', 'cuda', 'cuda:<index>' or 'auto', got {self.device!r}."
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but CUDA is not available; use "
+                "device='cpu' or device='auto'."
+            )
+        return device
+
+    def _seeds(self, n_iter_done):
+        """Return (split seed, torch seed) for this call, without touching global RNGs."""
+        if self.random_state is None:
+            sequence = np.random.SeedSequence()  # fresh OS entropy
+        elif isinstance(self.random_state, numbers.Integral):
+            # Each partial_fit / warm-started call gets its own stream, reproducibly.
+            sequence = np.random.SeedSequence([self.random_state, n_iter_done])
+        else:
+            sequence = np.random.SeedSequence(self.random_state.randint(np.iinfo(np.int32).max))
+        split_seed, torch_seed = sequence.generate_state(2)
+        return int(split_seed), int(torch_seed)
+
+    def _normalized_sample_weight(self, X, y, sample_weight):
+        """Per-sample weights (sample_weight times class weights) with mean one, or None."""
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        class_weights = self._class_sample_weight(y)
+        if class_weights is not None:
+            weights = class_weights if weights is None else weights * class_weights
+        if weights is None:
+            return None
+        total = weights.sum()
+        if not total > 0:
+            raise ValueError("The sample weights (times the class weights) sum to zero.")
+        return (weights * (len(weights) / total)).astype(np.float32)
+
+    def _class_sample_weight(self, y):
+        return None
+
+    def _stratify(self, targets):
+        return None
+
+    def _batch_size(self, n_train):
+        return min(200 if self.batch_size == "auto" else self.batch_size, n_train)
+
+    def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
+        continuing = hasattr(self, "net_") and (incremental or self.warm_start)
+        self._hidden_layer_sizes()  # fail on bad sizes before any work
+        X, y = validate_data(self, X, y, reset=not continuing, dtype=np.float32,
+                             **self._y_check_params)
+        targets = self._prepare_targets(y, continuing=continuing, classes=classes)
+        weights = self._normalized_sample_weight(X, y, sample_weight)
+        device = self._resolve_device()
+        split_seed, torch_seed = self._seeds(self.n_iter_ if continuing else 0)
+
+        validation = self.early_stopping and not incremental
+        train_rows = valid_rows = None
+        if validation:
+            train_rows, valid_rows = train_test_split(
+                np.arange(X.shape[0]), test_size=self.validation_fraction,
+                random_state=split_seed, stratify=self._stratify(targets),
+            )
+        n_train = X.shape[0] if train_rows is None else len(train_rows)
+
+        def dataset(rows):
+            # One conversion (float32 already) and one copy to the device for the whole fit.
+            def pick(array):
+                return None if array is None else array if rows is None else array[rows]
+
+            return TensorDataset(
+                as_tensor(pick(X), device), as_tensor(pick(targets), device),
+                as_tensor(pick(weights), device),
+            )
+
+        with _seeded_torch_rng(torch_seed, device):
+            train = dataset(train_rows)
+            if incremental and continuing:
+                net = self.net_
+                net.max_epochs = 1
+                net.callbacks = self._build_callbacks(validation=False)
+                net.initialize_callbacks()
+            else:
+                module = self._build_module(X.shape[1], self._n_outputs())
+                if continuing:
+                    self._load_previous_weights(module)
+                net = self._build_net(
+                    module, device, epochs=1 if incremental else self.max_iter,
+                    batch_size=self._batch_size(n_train),
+                    valid=dataset(valid_rows) if validation else None,
+                )
+                net.initialize()
+                if continuing:
+                    net.history_ = self.net_.history_
+            self._train(net, train, in_place=net is getattr(self, "net_", None))
+
+        net.train_split = None  # the validation data is not part of the model
+        self.net_ = net
+        self.device_ = str(device)
+        self.history_ = net.history_
+        self.loss_curve_ = list(net.history[:, "train_loss"])
+        self.n_iter_ = len(net.history)
+        early_stopping = dict(net.callbacks_).get("early_stopping")
+        self.best_epoch_ = None if early_stopping is None else early_stopping.best_epoch_
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network for ``max_iter`` epochs (fewer with early stopping).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, converted once to float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values (class labels for the classifier).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples in the loss; see Notes of the estimator.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _load_previous_weights(self, module):
+        try:
+            module.load_state_dict(self.net_.module_.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(
+                "warm_start=True continues training the previous network, but the "
+                "hyperparameters now give a different architecture "
+                f"(hidden_layer_sizes={self.hidden_layer_sizes!r}, "
+                f"batch_norm={self.batch_norm!r}). Set warm_start=False to start anew."
+            ) from exc
+
+    def _build_net(self, module, device, *, epochs, batch_size, valid):
+        adversary, adversarial_weight = self._build_adversary()
+        optimizer_params = {"optimizer__weight_decay": self.weight_decay, "optimizer__fused": True}
+        if self.optimizer == "sgd":
+            optimizer_params["optimizer__momentum"] = self.momentum
+        return RegularizedNet(
+            module=module.to(device),
+            criterion=self._build_criterion(),
+            optimizer=OPTIMIZERS[self.optimizer],
+            lr=self.learning_rate_init,
+            max_epochs=epochs,
+            batch_size=batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__merge_singleton=True,
+            iterator_valid=BatchIterator,
+            iterator_valid__batch_size=max(batch_size, _EVAL_BATCH_SIZE),
+            dataset=TensorDataset,
+            train_split=None if valid is None else predefined_split(valid),
+            callbacks=self._build_callbacks(validation=valid is not None),
+            verbose=int(self.verbose >= 2),
+            device=str(device),
+            # Unpickling rebuilds our own module classes, not only tensors.
+            torch_load_kwargs={"weights_only": False},
+            batch_transforms=self._build_batch_transforms(),
+            penalties=self._build_penalties(),
+            adversary=adversary,
+            adversarial_weight=adversarial_weight,
+            **optimizer_params,
+        )
+
+    def _train(self, net, train, *, in_place):
+        try:
+            net.partial_fit(train)
+        except ValueError:
+            if in_place:  # the previous weights are gone: do not leave a broken model behind
+                for attribute in ("net_", "history_", "loss_curve_", "n_iter_", "best_epoch_"):
+                    self.__dict__.pop(attribute, None)
+            raise
+        finally:
+            for _, callback in net.callbacks_:
+                if hasattr(callback, "close"):
+                    callback.close()
+
+    # ---- prediction -------------------------------------------------------------------
+
+    def _prepare_X(self, X):
+        """Validate X as ``predict`` does: a float32 array with the fitted features."""
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float32)
+
+    def _forward(self, X):
+        """Module outputs (logits / regression outputs) for X, a float32 CPU tensor."""
+        X = self._prepare_X(X)
+        return self.net_.forward(TensorDataset(torch.from_numpy(X)))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # A model trained on a GPU and loaded where there is none runs on the CPU.
+        if "net_" in self.__dict__:
+            self.device_ = str(self.net_.device)

@@ -1,0 +1,170 @@
+"""The skorch net behind the estimators, its training step as a composition of small pieces.
+
+:class:`RegularizedNet` is a ``skorch.NeuralNet`` whose training step is::
+
+    batch = transform(... transform(batch))        # batch_transforms: training only
+    loss = data_loss(module(batch.X), batch)        # criterion, per-sample weights
+    if adversary:                                   # adversarial step, mixed in
+        loss = (1 - a) * loss + a * data_loss(module(adv.X), adv)   with adv = adversary(net, batch)
+    loss = loss + sum(penalty(net) for penalty in penalties)
+    loss.backward(); optimizer.step()
+
+Extension points (each regularizer is one small piece; the estimator only wires them together,
+see ``_BaseRegularizedNet._build_*`` in ``_base.py``):
+
+- **Batch transforms** (input noise, mixup, image shifts): callables ``transform(batch) ->
+  batch`` on a :class:`~skreg.neural._data.Batch` ``(X, y, sample_weight)``, applied to training
+  batches only, before the forward pass. A classifier's ``batch.y`` arrives as class indices
+  (int64); a transform may return a float matrix of class probabilities instead (mixup): the
+  criterion, ``CrossEntropyLoss``, accepts both, and label smoothing applies to either.
+- **Penalties** (L1 now, a VQ layer's codebook and commitment losses later): callables
+  ``penalty(net) -> scalar tensor`` added to the training loss after the forward pass; they may
+  read what the module stored during that forward pass.
+- **Adversary**: a callable ``adversary(net, batch) -> batch`` returning perturbed inputs; its
+  loss is mixed with the clean loss with weight ``adversarial_weight`` (1 skips the clean pass).
+- **Per-epoch metrics**: skorch callbacks that write into ``net.history`` at ``on_epoch_end``
+  (see :mod:`skreg.neural._callbacks`).
+- **Architecture**: the module is built by the estimator's ``_build_module`` from its
+  hyperparameters; the net only needs it to map a batch of X to logits / outputs.
+
+``valid_loss`` is the data loss alone (no penalty, no transform); ``train_loss`` is the whole
+training objective of each batch, penalties included.
+"""
+
+import torch
+from skorch import NeuralNet
+from skorch.utils import is_dataset, to_tensor
+
+from skreg.neural._data import Batch, TensorDataset, as_tensor
+from skreg.neural._modules import penalized_parameters
+
+_MIN_EVAL_ROWS = 8
+
+
+class RegularizedNet(NeuralNet):
+    """``skorch.NeuralNet`` with composable training-step pieces (see the module docstring).
+
+    The criterion must return one loss per sample (``reduction="none"``); :meth:`get_loss`
+    averages it, weighted by ``sample_weight`` when given (weights normalized to mean one over
+    the training set, so the average stays on the scale of the unweighted loss).
+    """
+
+    def __init__(
+        self, *args, batch_transforms=(), penalties=(), adversary=None, adversarial_weight=0.5,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.batch_transforms = batch_transforms
+        self.penalties = penalties
+        self.adversary = adversary
+        self.adversarial_weight = adversarial_weight
+
+    def get_dataset(self, X, y=None):
+        if is_dataset(X):
+            return X
+        X = as_tensor(X, self.device, dtype=torch.float32)
+        return TensorDataset(X, None if y is None else as_tensor(y, self.device))
+
+    def initialize_optimizer(self, triggered_directly=None):
+        # weight_decay goes to weight matrices only: biases and normalization parameters are
+        # not shrunk (decaying a BatchNorm scale fights the normalization).
+        kwargs = self.get_params_for("optimizer")
+        weight_decay = kwargs.pop("weight_decay", 0.0)
+        fused = kwargs.pop("fused", False)
+        penalized = {id(p) for p in penalized_parameters(self.module_)}
+        params = [p for _, p in self.get_all_learnable_params()]
+        groups = [
+            {"params": [p for p in params if id(p) in penalized], "weight_decay": weight_decay},
+            {"params": [p for p in params if id(p) not in penalized], "weight_decay": 0.0},
+        ]
+        groups = [group for group in groups if group["params"]]
+        if fused:
+            try:
+                self.optimizer_ = self.optimizer(groups, lr=self.lr, fused=True, **kwargs)
+                return self
+            except (RuntimeError, TypeError, ValueError):
+                pass  # no fused kernel for this optimizer / device / torch version
+        self.optimizer_ = self.optimizer(groups, lr=self.lr, **kwargs)
+        return self
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
+        y_true = to_tensor(y_true, device=self.device)
+        loss = self.criterion_(y_pred, y_true)
+        if loss.ndim > 1:  # one loss per output: average them per sample
+            loss = loss.flatten(1).mean(dim=1)
+        if sample_weight is not None:
+            loss = loss * sample_weight
+        return loss.mean()
+
+    def transform_batch(self, batch):
+        """Apply the training-only batch transforms in order."""
+        for transform in self.batch_transforms:
+            batch = transform(batch)
+        return batch
+
+    def penalty(self):
+        """Sum of the penalty terms (0.0 when there are none)."""
+        total = 0.0
+        for penalty in self.penalties:
+            total = total + penalty(self)
+        return total
+
+    def _data_loss(self, batch, **fit_params):
+        y_pred = self.infer(batch.X, **fit_params)
+        loss = self.get_loss(
+            y_pred, batch.y, X=batch.X, training=True, sample_weight=batch.sample_weight
+        )
+        return loss, y_pred
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        batch = self.transform_batch(Batch(*batch))
+        weight = self.adversarial_weight if self.adversary is not None else 0.0
+        if weight < 1.0:
+            loss, y_pred = self._data_loss(batch, **fit_params)
+        if self.adversary is not None:
+            adversarial_loss, adversarial_pred = self._data_loss(
+                self.adversary(self, batch), **fit_params
+            )
+            if weight < 1.0:
+                loss = (1.0 - weight) * loss + weight * adversarial_loss
+            else:
+                loss, y_pred = adversarial_loss, adversarial_pred
+        loss = loss + self.penalty()
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        batch = Batch(*batch)
+        with torch.no_grad():
+            y_pred = self.infer(batch.X, **fit_params)
+            loss = self.get_loss(
+                y_pred, batch.y, X=batch.X, training=False, sample_weight=batch.sample_weight
+            )
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluation_step(self, batch, training=False):
+        self.check_is_fitted()
+        X = batch[0]
+        n_rows = len(X)
+        if n_rows < _MIN_EVAL_ROWS:
+            # BLAS takes another code path for 1-3 rows, whose float32 results differ in the
+            # last bit from the same rows inside a larger batch: pad so that a sample's
+            # prediction does not depend on what it is predicted with.
+            X = torch.cat([X, X.new_zeros((_MIN_EVAL_ROWS - n_rows, *X.shape[1:]))])
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.infer(X)[:n_rows]
+
+
+class L1Penalty:
+    """``strength * sum(|w|)`` over the module's weight matrices (not biases, not norms)."""
+
+    def __init__(self, strength):
+        self.strength = strength
+
+    def __call__(self, net):
+        weights = penalized_parameters(net.module_)
+        return self.strength * torch.stack([w.abs().sum() for w in weights]).sum()
+
