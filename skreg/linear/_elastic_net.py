@@ -69,7 +69,8 @@ class ElasticNetRegressor(RegressorMixin, BaseEstimator):
         Intercept, 0.0 when ``fit_intercept=False``.
 
     n_iter_ : int or ndarray of shape (n_targets,)
-        Iterations run by the solver (per target for a 2-D ``y``); 1 for a direct solve.
+        Iterations run by the solver (per target for a 2-D ``y``); 1 where the solver reports
+        no count: the direct solves, and Ridge's conjugate gradient on sparse ``X``.
 
     estimator_ : estimator
         The fitted scikit-learn estimator that solved the problem.
@@ -257,7 +258,7 @@ class ElasticNetRegressor(RegressorMixin, BaseEstimator):
 def _iterations_run(n_iter, y):
     """Solver iterations as an int (one target) or an int array (one per target).
 
-    Direct solves (Cholesky, least squares) report no iterations; they count as one.
+    Solvers that report no count (Cholesky, least squares, Ridge's sparse_cg) count as one.
     """
     n_targets = 1 if y.ndim == 1 else y.shape[1]
     if n_iter is None:
