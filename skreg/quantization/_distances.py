@@ -7,6 +7,7 @@ machine this beats one multi-threaded BLAS call per chunk, and it is what scikit
 does with OpenMP).
 """
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -51,19 +52,34 @@ def single_threaded_blas():
         yield
 
 
+def blas_single_threaded(method):
+    """Run ``method`` with one BLAS thread: its parallelism comes from ``run_chunks``.
+
+    Small products (k-means++ candidates, code-to-code gaps) are many times slower with a
+    multi-threaded BLAS on a busy machine than with one thread.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def chunk_rows(n_codes):
     """Rows per chunk so that a chunk's float32 scores take about ``_CHUNK_BYTES``."""
     rows = _CHUNK_BYTES // (4 * max(int(n_codes), 1))
     return int(min(max(rows, _MIN_CHUNK_ROWS), _MAX_CHUNK_ROWS))
 
 
-def run_chunks(n_rows, rows_per_chunk, process, make_state, n_threads=None):
+def run_chunks(n_rows, rows_per_chunk, process, make_state):
     """Call ``process(state, start, stop)`` on every chunk of rows; return the workers' states.
 
     Each worker thread owns one state (its buffers and accumulators) and takes the next chunk as
     soon as it is free, so a busy core does not hold the others back.
     """
-    n_threads = effective_n_threads() if n_threads is None else n_threads
+    n_threads = effective_n_threads()
     starts = range(0, n_rows, rows_per_chunk)
     n_workers = max(1, min(n_threads, len(starts)))
     if n_workers == 1:
@@ -139,7 +155,7 @@ def dense_chunk(x_chunk):
     return x_chunk.toarray() if sp.issparse(x_chunk) else x_chunk
 
 
-def nearest_codes(X, codebook, n_threads=None):
+def nearest_codes(X, codebook):
     """Nearest code and squared distance of every row of ``X``, computed chunk by chunk."""
     search = CodebookSearch(codebook)
     n_rows = X.shape[0]
@@ -150,5 +166,5 @@ def nearest_codes(X, codebook, n_threads=None):
     def process(buffer, start, stop):
         labels[start:stop], sq_dist[start:stop] = search.nearest(X[start:stop], out=buffer)
 
-    run_chunks(n_rows, rows, process, lambda: search.new_buffer(rows, codebook.dtype), n_threads)
+    run_chunks(n_rows, rows, process, lambda: search.new_buffer(rows, codebook.dtype))
     return labels, sq_dist

@@ -37,7 +37,7 @@ class ProductCodebook:
         """The block codebooks side by side: row k holds code k of every block."""
         return np.hstack(self.codebooks)
 
-    def encode_chunk(self, x_chunk, codes_out, distances_out=None):
+    def encode_chunk(self, x_chunk, codes_out, distances_out=None, buffer=None):
         """Write each block's nearest code (and optionally Euclidean distances to every code).
 
         ``codes_out`` is (rows, n_blocks); ``distances_out`` is (rows, n_blocks * n_codes).
@@ -46,7 +46,7 @@ class ProductCodebook:
         n_codes = self.n_codes
         for block, (columns, search) in enumerate(zip(self.slices, self.searches, strict=True)):
             part = x_chunk[:, columns]
-            scores = search.scores(part)
+            scores = search.scores(part, out=buffer)
             codes_out[:, block] = scores.argmin(axis=1)
             if distances_out is not None:
                 scores += row_norms(part, squared=True)[:, None]
@@ -60,4 +60,3 @@ class ProductCodebook:
         for block, (columns, codebook) in enumerate(zip(self.slices, self.codebooks, strict=True)):
             rebuilt[:, columns] = codebook[codes[:, block]]
         return rebuilt
-

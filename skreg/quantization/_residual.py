@@ -53,20 +53,28 @@ class ResidualCodec:
         by_features = _CHUNK_BYTES // (8 * max(n_features, 1))
         return max(1, min(chunk_rows(self.n_codes), by_features))
 
-    def encode_chunk(self, x_chunk, distances_out=None):
-        """Codes (rows, n_blocks) of a chunk, and its final residual (dense)."""
+    def encode_chunk(self, x_chunk, distances_out=None, buffer=None, need_residual=True):
+        """Codes (rows, n_blocks) of a chunk, and its final residual (dense, or None).
+
+        ``buffer`` (at least rows x n_codes) receives the scores, so that a worker reuses one
+        allocation for all its chunks.
+        """
         codes = np.empty((x_chunk.shape[0], self.n_blocks), dtype=np.intp)
         residual, first = x_chunk, 0
-        for stage in self.stages:
+        for index, stage in enumerate(self.stages):
             block_codes = codes[:, first : first + stage.n_blocks]
             block_distances = None
             if distances_out is not None:
                 columns = slice(first * self.n_codes, (first + stage.n_blocks) * self.n_codes)
                 block_distances = distances_out[:, columns]
-            stage.encode_chunk(residual, block_codes, block_distances)
-            residual = dense_chunk(residual) - stage.decode(block_codes, self.dtype)
+            stage.encode_chunk(residual, block_codes, block_distances, buffer)
+            if need_residual or index + 1 < len(self.stages):
+                residual = dense_chunk(residual) - stage.decode(block_codes, self.dtype)
             first += stage.n_blocks
-        return codes, residual
+        return codes, (residual if need_residual else None)
+
+    def _new_buffer(self, X):
+        return np.empty((self._chunk_rows(X.shape[1]), self.n_codes), dtype=self.dtype)
 
     def decode(self, codes):
         """Vectors rebuilt from codes of shape (rows, n_blocks): the sum over stages."""
@@ -77,16 +85,20 @@ class ResidualCodec:
             first += stage.n_blocks
         return rebuilt
 
-    def _map_chunks(self, X, process, make_state=lambda: None):
+    def _map_chunks(self, X, process, make_state=None):
         rows = self._chunk_rows(X.shape[1])
+        if make_state is None:
+            make_state = lambda: self._new_buffer(X)  # noqa: E731
         return run_chunks(X.shape[0], rows, process, make_state)
 
     def encode(self, X, dtype=np.intp):
         """Codes of every row, (n_rows, n_blocks)."""
         codes = np.empty((X.shape[0], self.n_blocks), dtype=dtype)
 
-        def process(state, start, stop):
-            codes[start:stop] = self.encode_chunk(X[start:stop])[0]
+        def process(buffer, start, stop):
+            codes[start:stop] = self.encode_chunk(
+                X[start:stop], buffer=buffer, need_residual=False
+            )[0]
 
         self._map_chunks(X, process)
         return codes
@@ -95,9 +107,10 @@ class ResidualCodec:
         """Every row replaced by its reconstruction from its codes."""
         quantized = np.empty(X.shape, dtype=self.dtype)
 
-        def process(state, start, stop):
+        def process(buffer, start, stop):
             x_chunk = X[start:stop]
-            quantized[start:stop] = dense_chunk(x_chunk) - self.encode_chunk(x_chunk)[1]
+            codes, _ = self.encode_chunk(x_chunk, buffer=buffer, need_residual=False)
+            quantized[start:stop] = self.decode(codes)
 
         self._map_chunks(X, process)
         return quantized
@@ -106,8 +119,8 @@ class ResidualCodec:
         """Euclidean distance of each row (or its stage residual) to every code of every block."""
         distances = np.empty((X.shape[0], self.n_blocks * self.n_codes), dtype=self.dtype)
 
-        def process(state, start, stop):
-            self.encode_chunk(X[start:stop], distances_out=distances[start:stop])
+        def process(buffer, start, stop):
+            self.encode_chunk(X[start:stop], distances[start:stop], buffer, need_residual=False)
 
         self._map_chunks(X, process)
         return distances
@@ -119,10 +132,14 @@ class ResidualCodec:
         """
 
         def make_state():
-            return {"error": 0.0, "counts": np.zeros((self.n_blocks, self.n_codes), np.int64)}
+            return {
+                "buffer": self._new_buffer(X),
+                "error": 0.0,
+                "counts": np.zeros((self.n_blocks, self.n_codes), np.int64),
+            }
 
         def process(state, start, stop):
-            codes, residual = self.encode_chunk(X[start:stop])
+            codes, residual = self.encode_chunk(X[start:stop], buffer=state["buffer"])
             state["error"] += float(np.einsum("ij,ij->", residual, residual, dtype=np.float64))
             for block in range(self.n_blocks):
                 state["counts"][block] += np.bincount(codes[:, block], minlength=self.n_codes)

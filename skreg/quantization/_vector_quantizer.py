@@ -15,12 +15,9 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
-from skreg.quantization._kmeans import (
-    lloyd,
-    lloyd_with_warm_start,
-    minibatch_kmeans,
-    seed_codebook,
-)
+from skreg.quantization._distances import blas_single_threaded
+from skreg.quantization._kmeans import minibatch_kmeans, seed_codebook
+from skreg.quantization._lloyd import lloyd, lloyd_with_warm_start
 from skreg.quantization._outputs import (
     CodeUsage,
     code_dtype,
@@ -144,11 +141,13 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
     >>> palette = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0],
     ...                     [1, 1, 0], [0, 0, 0], [1, 1, 1]], dtype=float)
     >>> vq = VectorQuantizer(n_codes=6, init=palette, max_iter=0).fit(palette)
-    >>> lavender = [[0.71, 0.49, 0.86]]
-    >>> vq.transform(lavender)
-    array([[1]], dtype=uint8)
-    >>> vq.inverse_transform(vq.transform(lavender))
-    array([[0., 0., 1.]])
+    >>> lavender, slate_blue = [230, 230, 250], [106, 90, 205]
+    >>> codes = vq.transform(np.array([lavender, slate_blue]) / 255)
+    >>> codes.ravel()
+    array([5, 1], dtype=uint8)
+    >>> vq.inverse_transform(codes)
+    array([[1., 1., 1.],
+           [0., 0., 1.]])
     >>> X = np.random.default_rng(0).normal(size=(1000, 8))
     >>> vq = VectorQuantizer(n_codes=16, n_subspaces=2, random_state=0).fit(X)
     >>> vq.transform(X[:2]).shape, vq.codebook_.shape
@@ -196,6 +195,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_single_threaded
     def fit(self, X, y=None):
         """Learn the codebook(s) by k-means on X.
 
@@ -260,6 +260,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         return lloyd(X_block, codebook, **options)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @blas_single_threaded
     def partial_fit(self, X, y=None):
         """Update the codebook(s) with one chunk of rows (mini-batch k-means on streamed data).
 
@@ -375,6 +376,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ encoding
 
+    @blas_single_threaded
     def transform(self, X):
         """Encode X as set by ``output``.
 
@@ -424,6 +426,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
             codes = codes_from_scores(X, n_blocks, self.n_codes, self.output)
         return self._codec.decode(codes)
 
+    @blas_single_threaded
     def predict(self, X):
         """Index of the nearest code of each row.
 
@@ -440,6 +443,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         codes = codec.encode(X, dtype=np.intp)
         return codes[:, 0] if codec.n_blocks == 1 else codes
 
+    @blas_single_threaded
     def score(self, X, y=None):
         """Minus the mean squared quantization error, ``-mean_i ||x_i - rebuilt(x_i)||^2``.
 
@@ -459,6 +463,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         error, _ = codec.error_and_counts(X)
         return -error / X.shape[0]
 
+    @blas_single_threaded
     def code_usage(self, X):
         """How often each code is used on X, and the perplexity of that usage.
 

@@ -1,0 +1,198 @@
+"""VectorQuantizer against scikit-learn's KMeans, measured side by side in one run.
+
+1. fit on the pixels of china.jpg (273,280 x 3), 64 codes: time and inertia of skreg,
+   KMeans(n_init=1) and faiss.Kmeans (when importable). Target: inertia within 1% of KMeans
+   at no more than half its time.
+2. predict on 1,000,000 x 64 float32 rows, 256 codes: time ratio to KMeans.predict (target
+   <= 1.0) and to one plain matrix product of the same shape; peak extra memory.
+3. partial_fit over 5,000,000 rows in chunks generated on the fly: peak memory per million
+   rows (should stay flat).
+4. reconstruction error against bytes per row for product and residual quantization on
+   load_digits.
+
+Run: ``python benchmarks/bench_vq.py`` (about 2-4 minutes) or ``--quick`` (smaller sizes).
+Timings are the best of a few repeats, alternating the contenders, because the machine is
+shared; compare ratios, not absolute times.
+"""
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_digits, load_sample_image
+from sklearn.model_selection import train_test_split
+
+from skreg import VectorQuantizer
+
+MIB = 2**20
+
+
+def best_time(function, repeats):
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def traced_peak(function):
+    """Peak memory traced by tracemalloc during ``function()`` (numpy buffers included)."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    result = function()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, result
+
+
+def bench_fit(seeds):
+    print("== 1. fit on china.jpg pixels (273,280 x 3, float32 in [0, 1]), 64 codes")
+    pixels = load_sample_image("china.jpg").reshape(-1, 3).astype(np.float32) / 255
+    rows = {"skreg": [], "sklearn": []}
+    for seed in seeds:
+        # Alternate the two so that a burst of load from other processes hits both.
+        start = time.perf_counter()
+        vq = VectorQuantizer(64, random_state=seed).fit(pixels)
+        rows["skreg"].append((time.perf_counter() - start, vq.inertia_, vq.n_iter_))
+        start = time.perf_counter()
+        km = KMeans(64, n_init=1, random_state=seed).fit(pixels)
+        rows["sklearn"].append((time.perf_counter() - start, km.inertia_, km.n_iter_))
+        print(
+            f"   seed {seed}: skreg {rows['skreg'][-1][0]:6.2f} s  inertia {vq.inertia_:8.3f}"
+            f"  ({vq.n_iter_} full passes) | KMeans {rows['sklearn'][-1][0]:6.2f} s  inertia "
+            f"{km.inertia_:8.3f}  ({km.n_iter_} iterations)"
+        )
+    try:
+        import faiss
+    except ImportError:
+        print("   faiss: not installed, skipped")
+    else:
+        start = time.perf_counter()
+        index = faiss.Kmeans(3, 64, niter=25, seed=seeds[0])
+        index.train(pixels)
+        faiss_time = time.perf_counter() - start
+        faiss_inertia = float(index.index.search(pixels, 1)[0].sum())
+        print(f"   faiss.Kmeans: {faiss_time:.2f} s  inertia {faiss_inertia:.3f}")
+    ours = np.array(rows["skreg"])
+    theirs = np.array(rows["sklearn"])
+    time_ratio = np.median(ours[:, 0]) / np.median(theirs[:, 0])
+    inertia_ratio = ours[:, 1].mean() / theirs[:, 1].mean()
+    per_seed = ours[:, 1] / theirs[:, 1]
+    ours_time, theirs_time = np.median(ours[:, 0]), np.median(theirs[:, 0])
+    print(
+        f"   median time: skreg {ours_time:.2f} s, KMeans {theirs_time:.2f} s"
+        f" -> time ratio {time_ratio:.2f} (target <= 0.5)"
+    )
+    print(
+        f"   mean inertia ratio skreg / KMeans {inertia_ratio:.4f} (target <= 1.01); per seed "
+        + ", ".join(f"{r:.4f}" for r in per_seed)
+    )
+
+
+def bench_predict(n_rows, repeats):
+    print(f"== 2. predict on {n_rows:,} x 64 float32 rows, 256 codes")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_rows, 64), dtype=np.float32)
+    codebook = X[rng.choice(n_rows, 256, replace=False)].copy()
+    vq = VectorQuantizer(256, init=codebook, max_iter=0).fit(X[:10_000])
+    km = KMeans(256, init=codebook, n_init=1, max_iter=1).fit(X[:10_000])
+    km.cluster_centers_ = codebook  # same codebook for both
+    times = {"skreg": np.inf, "sklearn": np.inf, "matmul": np.inf}
+    for _ in range(repeats):
+        for name, function in (
+            ("skreg", lambda: vq.predict(X)),
+            ("sklearn", lambda: km.predict(X)),
+            ("matmul", lambda: X @ codebook.T),
+        ):
+            elapsed, result = best_time(function, 1)
+            times[name] = min(times[name], elapsed)
+            del result
+    agreement = np.mean(vq.predict(X[:100_000]) == km.predict(X[:100_000]))
+    print(
+        f"   skreg.predict {times['skreg']:.3f} s | KMeans.predict {times['sklearn']:.3f} s | "
+        f"X @ C.T {times['matmul']:.3f} s   (labels agree on {agreement:.2%} of rows)"
+    )
+    print(
+        f"   ratio to KMeans.predict {times['skreg'] / times['sklearn']:.2f} (target <= 1.0); "
+        f"ratio to one matrix product {times['skreg'] / times['matmul']:.2f}"
+    )
+    peak, labels = traced_peak(lambda: vq.predict(X))
+    output = labels.nbytes
+    print(
+        f"   skreg.predict peak traced memory {peak / MIB:.1f} MiB, of which output "
+        f"{output / MIB:.1f} MiB: extra {(peak - output) / MIB:.1f} MiB (the n x k float32 "
+        f"distance matrix KMeans.transform returns would be {n_rows * 256 * 4 / MIB:.0f} MiB)"
+    )
+
+
+def bench_partial_fit(n_total, chunk_rows):
+    print(f"== 3. partial_fit over {n_total:,} rows x 16 features, chunks of {chunk_rows:,} rows")
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=3, size=(64, 16)).astype(np.float32)
+    vq = VectorQuantizer(256, random_state=0)
+    per_million = []
+    tracemalloc.start()
+    start = time.perf_counter()
+    seen = 0
+    while seen < n_total:
+        # Each chunk is generated, used, and dropped: nothing is kept across chunks.
+        chunk = centers[rng.integers(64, size=chunk_rows)]
+        chunk += rng.standard_normal(chunk.shape, dtype=np.float32)
+        vq.partial_fit(chunk)
+        del chunk
+        seen += chunk_rows
+        if seen % 1_000_000 == 0:
+            per_million.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.reset_peak()
+    tracemalloc.stop()
+    elapsed = time.perf_counter() - start
+    print(
+        "   peak traced memory per million rows (MiB): "
+        + ", ".join(f"{m + 1}M: {p / MIB:.1f}" for m, p in enumerate(per_million))
+    )
+    print(
+        f"   {elapsed:.1f} s in all; growth from first to last million "
+        f"{(per_million[-1] - per_million[0]) / MIB:+.2f} MiB; perplexity of the codes "
+        f"{vq.perplexity_:.1f} of 256"
+    )
+
+
+def bench_compression():
+    print("== 4. reconstruction error against bytes per row, load_digits (64 features)")
+    X = load_digits().data
+    X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
+    variance = np.mean(np.sum((X_test - X_train.mean(axis=0)) ** 2, axis=1))
+    print("   scheme                     bytes/row  codebook bytes  test error / variance")
+    print(f"   float64 rows (reference)     {64 * 8:5d}               0                 0.000")
+    configs = [("VQ, 256 codes", {})]
+    configs += [(f"PQ, {m} subspaces", {"n_subspaces": m}) for m in (2, 4, 8, 16)]
+    configs += [(f"RQ, {s} stages", {"n_stages": s}) for s in (2, 4, 8)]
+    for name, params in configs:
+        vq = VectorQuantizer(256, random_state=0, **params).fit(X_train)
+        bytes_per_row = vq.transform(X_test[:1]).nbytes
+        error = -vq.score(X_test) / variance
+        print(f"   {name:<26} {bytes_per_row:5d}    {vq.codebook_.nbytes:12,d}    {error:17.3f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    if args.quick:
+        bench_fit(seeds=[0])
+        bench_predict(n_rows=200_000, repeats=2)
+        bench_partial_fit(n_total=2_000_000, chunk_rows=50_000)
+    else:
+        bench_fit(seeds=[0, 1, 2])
+        bench_predict(n_rows=1_000_000, repeats=3)
+        bench_partial_fit(n_total=5_000_000, chunk_rows=100_000)
+    bench_compression()
+    print(f"total {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Full-batch k-means (Lloyd) with Hamerly's distance bounds, and a coarse-to-fine warm start.
+
+Lloyd alternates "assign each row to its nearest code" and "move each code to the mean of its
+rows". After the first few iterations the codes barely move and almost no row changes code, yet
+plain Lloyd recomputes every distance. Hamerly's bounds (G. Hamerly, "Making k-means even
+faster", SDM 2010) skip those rows: each row keeps an upper bound ``u`` on the distance to its
+code and a lower bound ``l`` on the distance to every other code; when codes move by ``delta``,
+``u += delta[own]`` and ``l -= max delta[other]``. A row needs its distances recomputed only if
+``u > max(l, s[own])``, with ``s[j]`` half the distance from code j to its nearest other code.
+The result is the same as plain Lloyd's (up to rounding); only the work differs.
+
+The inertia that decides convergence is computed from the per-code sums and counts, without a
+pass over the rows: ``sum_i ||x_i||^2 - 2 sum_k c_k . S_k + sum_k n_k ||c_k||^2``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.extmath import row_norms
+
+from skreg.quantization._distances import (
+    CodebookSearch,
+    chunk_rows,
+    dense_chunk,
+    run_chunks,
+)
+
+# The warm start runs Lloyd on 256 rows per code, then four times more, and so on.
+_WARM_START_PER_CODE = 256
+
+
+@dataclass
+class CodebookFit:
+    """A fitted codebook with the assignment of the training rows under it."""
+
+    codebook: np.ndarray
+    labels: np.ndarray
+    sq_dist: np.ndarray
+    n_iter: int
+
+    @property
+    def inertia(self):
+        return float(np.sum(self.sq_dist, dtype=np.float64))
+
+
+def _per_code_sums(x_rows, labels, n_codes, weight=1.0):
+    """``sum`` of the rows of each code, as (one-hot)^T x: one sparse product."""
+    n_rows = labels.size
+    one_hot = sp.csr_array(
+        (np.full(n_rows, weight, dtype=np.float64), labels, np.arange(n_rows + 1)),
+        shape=(n_rows, n_codes),
+    )
+    sums = one_hot.T @ x_rows
+    return sums.toarray() if sp.issparse(sums) else np.asarray(sums)
+
+
+def _assign_rows(X, rows, codebook, x_sq_norms):
+    """Nearest and second-nearest code distances for ``X[rows]`` (all rows if ``rows`` is None).
+
+    Returns labels, the distance to the nearest code and the distance to the second nearest.
+    """
+    search = CodebookSearch(codebook)
+    n_rows = X.shape[0] if rows is None else rows.size
+    labels = np.empty(n_rows, dtype=np.intp)
+    upper = np.empty(n_rows, dtype=np.float64)
+    lower = np.empty(n_rows, dtype=np.float64)
+    rows_per_chunk = chunk_rows(search.n_codes)
+
+    def process(buffer, start, stop):
+        selection = slice(start, stop) if rows is None else rows[start:stop]
+        scores = search.scores(X[selection], out=buffer)
+        chunk_labels = scores.argmin(axis=1)
+        picked = (np.arange(stop - start), chunk_labels)
+        best = scores[picked].astype(np.float64)
+        scores[picked] = np.inf
+        second = scores.min(axis=1).astype(np.float64) if search.n_codes > 1 else np.inf
+        norms = x_sq_norms[selection]
+        labels[start:stop] = chunk_labels
+        upper[start:stop] = np.sqrt(np.maximum(best + norms, 0))
+        lower[start:stop] = np.sqrt(np.maximum(second + norms, 0))
+
+    run_chunks(n_rows, rows_per_chunk, process, lambda: search.new_buffer(rows_per_chunk, X.dtype))
+    return labels, upper, lower
+
+
+def _distances_to_own_code(X, rows, codebook, labels, x_sq_norms):
+    """``||x_i - c_{labels_i}||`` for the given rows (exact for dense X)."""
+    out = np.empty(rows.size, dtype=np.float64)
+
+    def process(state, start, stop):
+        selection = rows[start:stop]
+        x_rows = X[selection]
+        own = codebook[labels[selection]]
+        if sp.issparse(x_rows):
+            sq = x_sq_norms[selection] - 2 * np.asarray(x_rows.multiply(own).sum(axis=1)).ravel()
+            sq += row_norms(own, squared=True)
+        else:
+            residual = x_rows - own
+            sq = np.einsum("ij,ij->i", residual, residual)
+        out[start:stop] = np.sqrt(np.maximum(sq, 0))
+
+    run_chunks(rows.size, 4 * chunk_rows(codebook.shape[0]), process, lambda: None)
+    return out
+
+
+def _half_gap_to_nearest_code(codebook):
+    """``s_j``: half the distance from code j to its nearest other code."""
+    sq = row_norms(codebook, squared=True)
+    gaps = sq[:, None] - 2 * (codebook @ codebook.T) + sq[None, :]
+    np.fill_diagonal(gaps, np.inf)
+    return 0.5 * np.sqrt(np.maximum(gaps.min(axis=1), 0))
+
+
+def _move_empty_codes(X, labels, upper, lower, sums, counts):
+    """Give each empty code the row farthest (by its upper bound) from its own code."""
+    empty = np.flatnonzero(counts == 0)
+    n_movable = min(empty.size, np.count_nonzero(upper > 0))
+    if n_movable == 0:
+        return
+    worst = np.argpartition(upper, -n_movable)[-n_movable:]
+    for code, row in zip(empty[:n_movable], worst, strict=True):
+        x_row = dense_chunk(X[[row]])[0]
+        sums[labels[row]] -= x_row
+        counts[labels[row]] -= 1
+        sums[code], counts[code] = x_row, 1
+        labels[row] = code
+        upper[row] = lower[row] = 0.0  # sits on its new code; bounds re-checked next time
+
+
+def lloyd(X, codebook, *, max_iter, tol):
+    """Full-batch Lloyd iterations from ``codebook``, with Hamerly's bounds.
+
+    Stops when one iteration lowers the inertia by no more than ``tol`` times its previous value
+    (and no code is left empty while a row could fill it), or after ``max_iter`` updates of the
+    codes. The returned labels and squared distances are those of the returned codebook.
+    """
+    codebook = np.array(codebook, dtype=X.dtype, copy=True)
+    n_codes = codebook.shape[0]
+    x_sq_norms = row_norms(X, squared=True)
+    total_sq_norm = float(np.sum(x_sq_norms, dtype=np.float64))
+    labels, upper, lower = _assign_rows(X, None, codebook, x_sq_norms)
+    sums = _per_code_sums(X, labels, n_codes)
+    counts = np.bincount(labels, minlength=n_codes)
+    previous_inertia = np.inf
+    n_iter = 0
+    while True:
+        code_sq_norms = row_norms(codebook.astype(np.float64), squared=True)
+        inertia = total_sq_norm - 2 * np.sum(codebook * sums) + np.dot(counts, code_sq_norms)
+        inertia = max(inertia, 0.0)  # rounding when the rows sit on their codes
+        converged = n_iter > 0 and previous_inertia - inertia <= tol * previous_inertia
+        has_empty = bool(np.any(counts == 0)) and bool(np.any(upper > 0))
+        if n_iter >= max_iter or (converged and not has_empty):
+            break
+        if has_empty:
+            _move_empty_codes(X, labels, upper, lower, sums, counts)
+        used = counts > 0
+        moved = codebook.copy()
+        moved[used] = (sums[used] / counts[used, None]).astype(X.dtype)
+        shift = np.sqrt(np.sum((moved.astype(np.float64) - codebook) ** 2, axis=1))
+        codebook = moved
+        previous_inertia = inertia
+        n_iter += 1
+
+        # Bounds after the move: the own code came at most shift[own] closer or farther, every
+        # other code at most the largest shift among the others.
+        upper += shift[labels]
+        fastest = int(np.argmax(shift))
+        runner_up = np.max(np.delete(shift, fastest)) if n_codes > 1 else 0.0
+        lower -= np.where(labels == fastest, runner_up, shift[fastest])
+
+        bound = np.maximum(lower, _half_gap_to_nearest_code(codebook)[labels])
+        rows = np.flatnonzero(upper > bound)
+        if rows.size:
+            upper[rows] = _distances_to_own_code(X, rows, codebook, labels, x_sq_norms)
+            rows = rows[upper[rows] > bound[rows]]
+        if rows.size:
+            new_labels, upper[rows], lower[rows] = _assign_rows(X, rows, codebook, x_sq_norms)
+            changed = new_labels != labels[rows]
+            if np.any(changed):
+                moved_rows, old = rows[changed], labels[rows[changed]]
+                x_moved = X[moved_rows]
+                sums -= _per_code_sums(x_moved, old, n_codes)
+                sums += _per_code_sums(x_moved, new_labels[changed], n_codes)
+                counts += np.bincount(new_labels[changed], minlength=n_codes)
+                counts -= np.bincount(old, minlength=n_codes)
+                labels[moved_rows] = new_labels[changed]
+    return CodebookFit(codebook, labels, _own_sq_dist(X, codebook, labels, x_sq_norms), n_iter)
+
+
+def _own_sq_dist(X, codebook, labels, x_sq_norms):
+    everything = np.arange(X.shape[0])
+    distances = _distances_to_own_code(X, everything, codebook, labels, x_sq_norms)
+    return (distances**2).astype(X.dtype)
+
+
+def lloyd_with_warm_start(X, codebook, *, max_iter, tol, rng):
+    """Lloyd on growing subsamples first, then on all of X: few full passes for the same inertia."""
+    n_samples, n_codes = X.shape[0], codebook.shape[0]
+    warm_size = _WARM_START_PER_CODE * n_codes
+    # Each subsample is four times the last, so each level starts close to its own optimum.
+    while max_iter > 0 and n_samples > 2 * warm_size:
+        subsample = X[np.sort(rng.choice(n_samples, warm_size, replace=False))]
+        codebook = lloyd(subsample, codebook, max_iter=max_iter, tol=tol)
+        codebook = codebook.codebook
+        warm_size *= 4
+    return lloyd(X, codebook, max_iter=max_iter, tol=tol)
