@@ -133,6 +133,7 @@ def test_partial_fit_with_batches_and_dead_code(stream):
         vq.partial_fit(chunk)
     assert np.all(vq.code_usage(X).counts > 0)
     assert np.abs(vq.codebook_[2]).max() < 100
+    assert vq.code_counts_.sum() == len(X)  # rows seen, whatever the re-seeding did
 
 
 def test_partial_fit_residual_and_product(stream):

@@ -85,7 +85,10 @@ class StreamingCodebook:
 
     def __init__(self, codebook):
         self.codebook = np.array(codebook, copy=True)
+        # ``counts`` weighs the running means (re-seeding resets it); ``assigned`` counts the rows
+        # each code has received, for code_counts_.
         self.counts = np.zeros(codebook.shape[0], dtype=np.float64)
+        self.assigned = np.zeros(codebook.shape[0], dtype=np.int64)
         self.n_steps = 0
 
     def update(self, x_batch, rng):
@@ -101,6 +104,7 @@ class StreamingCodebook:
         batch_sums = batch_sums.toarray() if sp.issparse(batch_sums) else batch_sums
         hit = batch_counts > 0
         self.counts += batch_counts
+        self.assigned += batch_counts
         moved = (
             self.codebook[hit] * (self.counts[hit] - batch_counts[hit])[:, None] + batch_sums[hit]
         ) / self.counts[hit, None]

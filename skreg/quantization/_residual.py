@@ -203,7 +203,7 @@ class StreamingResidual:
         return np.hstack(all_codes), np.einsum("ij,ij->i", residual, residual)
 
     def counts(self):
-        return np.stack([block.counts for stage in self.blocks for block in stage])
+        return np.stack([block.assigned for stage in self.blocks for block in stage])
 
     def codec(self):
         return ResidualCodec(

@@ -294,7 +294,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
             codes, sq_errors = self._stream.update(X[start : start + batch_size], self._rng)
             chunk_codes.append(codes)
             chunk_errors += float(np.sum(sq_errors, dtype=np.float64))
-        counts = self._stream.counts().astype(np.int64)
+        counts = self._stream.counts()
         labels = np.vstack(chunk_codes)
         self._set_fitted(self._stream.codec(), counts, labels, chunk_errors, self.n_iter_ + 1)
         return self
