@@ -20,7 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skorch.helper import predefined_split
 
 from skreg.neural._callbacks import DivergenceGuard, EarlyStopping, EpochProgressBar
-from skreg.neural._data import BatchIterator, TensorDataset, as_tensor
+from skreg.neural._data import TensorDataset, as_tensor
 from skreg.neural._modules import MLP
 from skreg.neural._net import L1Penalty, RegularizedNet
 
@@ -43,6 +43,12 @@ def _seeded_torch_rng(seed, device):
         if cuda_devices:
             torch.cuda.manual_seed(seed)
         yield
+
+
+def _stopping_last(callbacks):
+    # Early stopping ends an epoch by raising from on_epoch_end: run it after every other
+    # callback, so that metrics and the progress bar see the last epoch too.
+    return sorted(callbacks, key=lambda named: named[0] == "early_stopping")
 
 
 class _BaseRegularizedNet(BaseEstimator):
@@ -225,7 +231,9 @@ class _BaseRegularizedNet(BaseEstimator):
         self._hidden_layer_sizes()  # fail on bad sizes before any work
         X, y = validate_data(self, X, y, reset=not continuing, dtype=np.float32,
                              **self._y_check_params)
-        targets = self._prepare_targets(y, continuing=continuing, classes=classes)
+        targets = self._prepare_targets(
+            y, continuing=continuing, incremental=incremental, classes=classes
+        )
         weights = self._normalized_sample_weight(X, y, sample_weight)
         device = self._resolve_device()
         split_seed, torch_seed = self._seeds(self.n_iter_ if continuing else 0)
@@ -274,7 +282,7 @@ class _BaseRegularizedNet(BaseEstimator):
         self.net_ = net
         self.device_ = str(device)
         self.history_ = net.history_
-        self.loss_curve_ = list(net.history[:, "train_loss"])
+        self.loss_curve_ = [float(loss) for loss in net.history[:, "train_loss"]]
         self.n_iter_ = len(net.history)
         early_stopping = dict(net.callbacks_).get("early_stopping")
         self.best_epoch_ = None if early_stopping is None else early_stopping.best_epoch_
@@ -323,14 +331,11 @@ class _BaseRegularizedNet(BaseEstimator):
             lr=self.learning_rate_init,
             max_epochs=epochs,
             batch_size=batch_size,
-            iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_train__merge_singleton=True,
-            iterator_valid=BatchIterator,
             iterator_valid__batch_size=max(batch_size, _EVAL_BATCH_SIZE),
-            dataset=TensorDataset,
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._build_callbacks(validation=valid is not None),
+            callbacks=_stopping_last(self._build_callbacks(validation=valid is not None)),
             verbose=int(self.verbose >= 2),
             device=str(device),
             # Unpickling rebuilds our own module classes, not only tensors.

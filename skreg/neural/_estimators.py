@@ -303,7 +303,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             )
         return indices.astype(np.int64)
 
-    def _prepare_targets(self, y, *, continuing, classes):
+    def _prepare_targets(self, y, *, continuing, incremental, classes):
         check_classification_targets(y)
         if not continuing:
             self.classes_ = np.unique(y if classes is None else classes)
@@ -312,7 +312,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, "
                     f"but the data contains only one class: {self.classes_[0]!r}."
                 )
-        elif classes is None and not np.array_equal(np.unique(y), self.classes_):
+        elif not incremental and not np.array_equal(np.unique(y), self.classes_):
             raise ValueError(
                 "warm_start can only be used where y has the same classes as in the previous "
                 f"call to fit: previously {self.classes_!r}, now {np.unique(y)!r}."
@@ -430,7 +430,7 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         outputs = self._forward(X).numpy().astype(np.float64)
         return outputs.ravel() if self._y_was_1d else outputs
 
-    def _prepare_targets(self, y, *, continuing, classes=None):
+    def _prepare_targets(self, y, *, continuing, incremental, classes=None):
         y_was_1d = y.ndim == 1
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
         if continuing and y.shape[1] != self.n_outputs_:

@@ -35,7 +35,7 @@ import torch
 from skorch import NeuralNet
 from skorch.utils import is_dataset, to_tensor
 
-from skreg.neural._data import Batch, TensorDataset, as_tensor
+from skreg.neural._data import Batch, BatchIterator, TensorDataset, as_tensor
 from skreg.neural._modules import penalized_parameters
 
 _MIN_EVAL_ROWS = 8
@@ -53,6 +53,11 @@ class RegularizedNet(NeuralNet):
         self, *args, batch_transforms=(), penalties=(), adversary=None, adversarial_weight=0.5,
         **kwargs,
     ):
+        # Whole-tensor batches by default, and no silent validation split.
+        kwargs.setdefault("iterator_train", BatchIterator)
+        kwargs.setdefault("iterator_valid", BatchIterator)
+        kwargs.setdefault("dataset", TensorDataset)
+        kwargs.setdefault("train_split", None)
         super().__init__(*args, **kwargs)
         self.batch_transforms = batch_transforms
         self.penalties = penalties
