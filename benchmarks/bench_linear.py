@@ -126,28 +126,26 @@ def build_cases(problems, quick):
 
 
 def time_case(ours, theirs, X, y, min_pairs, seconds_per_case):
-    """Median CPU and wall seconds of both estimators, fitted in alternating pairs.
+    """CPU and wall seconds of both estimators, fitted in back-to-back pairs.
 
-    One untimed warm-up pair first; then as many pairs as fit in ``seconds_per_case`` (at
-    least ``min_pairs``, at most 25), each pair in alternating order so that drift in the
-    machine's load hits both estimators alike.
+    The first pair sets how many pairs fit in ``seconds_per_case`` (at least ``min_pairs``,
+    at most 25); the order within a pair alternates so that drift in the machine's load hits
+    both estimators alike.
     """
     warning_count = 0
     samples = {0: [], 1: []}
-    warm_up_seconds = []
-    n_pairs = None
-    pair = -1
-    while n_pairs is None or pair < n_pairs:
+    n_pairs = min_pairs
+    pair = 0
+    while pair < n_pairs:
         order = ((0, ours), (1, theirs)) if pair % 2 == 0 else ((1, theirs), (0, ours))
         for slot, estimator in order:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                seconds = fit_seconds(estimator, X, y)
+                samples[slot].append(fit_seconds(estimator, X, y))
             warning_count += len(caught)
-            (warm_up_seconds if pair < 0 else samples[slot]).append(seconds)
-        if pair < 0:
-            per_pair = sum(wall for _, wall in warm_up_seconds)
-            n_pairs = int(np.clip(seconds_per_case / max(per_pair, 1e-3), min_pairs, 25))
+        if pair == 0:
+            pair_seconds = samples[0][0][1] + samples[1][0][1]
+            n_pairs = int(np.clip(seconds_per_case / max(pair_seconds, 1e-3), min_pairs, 25))
         pair += 1
     cpu = {slot: np.array([c for c, _ in samples[slot]]) for slot in samples}
     wall = {slot: np.array([w for _, w in samples[slot]]) for slot in samples}
@@ -156,15 +154,17 @@ def time_case(ours, theirs, X, y, min_pairs, seconds_per_case):
 
 def run(quick, min_pairs):
     cases = build_cases(make_problems(quick), quick)
-    seconds_per_case = 2.0 if quick else 12.0
-    header = (f"{'case':46s} {'skreg':>8s} {'sklearn':>8s} {'ratio':>6s}  "
-              f"{'[min, max] per pair':>20s} {'wall ratio':>10s}  pairs")
-    print("CPU seconds per fit (medians)\n" + header, flush=True)
+    seconds_per_case = 2.0 if quick else 10.0
+    header = (f"{'case':46s} {'skreg':>8s} {'sklearn':>8s} {'ratio':>6s} {'min ratio':>9s}  "
+              f"{'per pair [min, max]':>19s} {'wall ratio':>10s} {'pairs':>5s}")
+    print("CPU seconds per fit (medians); ratio = median / median, min ratio = min / min\n"
+          + header, flush=True)
     for label, X, y, ours, theirs in cases:
         cpu, wall, n_pairs, warning_count = time_case(
             ours, theirs, X, y, min_pairs, seconds_per_case
         )
         ratio = np.median(cpu[0]) / np.median(cpu[1])
+        min_ratio = cpu[0].min() / cpu[1].min()
         wall_ratio = np.median(wall[0]) / np.median(wall[1])
         per_pair = cpu[0] / cpu[1]
         note = f"  ({warning_count} warnings)" if warning_count else ""
@@ -174,10 +174,9 @@ def run(quick, min_pairs):
                   f"{summary}{note}", flush=True)
             continue
         flag = "" if ratio <= 1.05 else "  > 1.05"
-        print(f"{label:46s} {np.median(cpu[0]):8.4f} {np.median(cpu[1]):8.4f} {ratio:6.3f}  "
-              f"[{per_pair.min():8.3f}, {per_pair.max():8.3f}] {wall_ratio:10.3f}  "
-              f"{n_pairs:5d}{flag}{note}", flush=True)
-
+        print(f"{label:46s} {np.median(cpu[0]):8.4f} {np.median(cpu[1]):8.4f} {ratio:6.3f} "
+              f"{min_ratio:9.3f}  [{per_pair.min():7.3f}, {per_pair.max():7.3f}] "
+              f"{wall_ratio:10.3f} {n_pairs:5d}{flag}{note}", flush=True)
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

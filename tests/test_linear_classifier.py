@@ -182,7 +182,7 @@ def test_log_proba_stays_finite_for_confident_predictions():
 
 def test_a_single_class_is_an_error_that_says_so():
     X, _, _ = classification_data(2)
-    with pytest.raises(ValueError, match="needs samples of at least 2 classes.*only one class"):
+    with pytest.raises(ValueError, match="at least 2 classes in the data.*only one class"):
         ElasticNetClassifier().fit(X, np.ones(len(X)))
 
 

@@ -182,15 +182,12 @@ class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
             order="C",
             accept_large_sparse=solver_name != "saga",
         )
-        check_classification_targets(y)
-        classes = np.unique(y)
-        if classes.size < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes, but the data "
-                f"contains only one class: {classes[0]!r}."
-            )
+        # LogisticRegression checks the targets (class labels, at least two classes) itself;
+        # doing it here as well would cost a few percent of an L-BFGS fit.
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         if self.class_weight is not None:
+            check_classification_targets(y)
+            classes = np.unique(y)
             # Passed to LogisticRegression as sample weights, so that C sees their total.
             weight_of_class = compute_class_weight(
                 self.class_weight, classes=classes, y=y, sample_weight=sample_weight
