@@ -213,7 +213,9 @@ class ElasticNetRegressor(RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
         )
-        y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")
+        if coordinate_descent:
+            # check_input=False below skips this conversion inside the solver.
+            y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         solver = self._make_solver(
             weight_sum, copy_X=self.copy_X and not is_private_copy(X, X_input)
