@@ -17,8 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
 
-# Scores of one chunk (rows x n_codes) take about this many bytes: small enough to stay in cache.
-_CHUNK_BYTES = 1 << 21
+# Scores of one chunk (rows x n_codes) take about this many bytes: small enough to stay in the
+# core's own cache while the argmin reads them back.
+_CHUNK_BYTES = 1 << 19
 _MIN_CHUNK_ROWS = 256
 _MAX_CHUNK_ROWS = 16384
 
@@ -105,28 +106,46 @@ def run_chunks(n_rows, rows_per_chunk, process, make_state):
         return [future.result() for future in futures]
 
 
+class Workspace:
+    """One worker's buffers: a chunk's scores, and the chunk with a column of ones appended."""
+
+    def __init__(self, rows, n_codes, n_features, dtype):
+        self.scores = np.empty((rows, n_codes), dtype=dtype)
+        self.staging = np.empty((rows, n_features + 1), dtype=dtype)
+
+
 class CodebookSearch:
-    """A codebook prepared for nearest-code search: ``-2 C^T`` and ``||c||^2`` computed once.
+    """A codebook prepared for nearest-code search.
 
     For a chunk of rows x, ``scores(x)[i, k] = ||c_k||^2 - 2 x_i . c_k``, which is the squared
-    distance ``||x_i - c_k||^2`` minus ``||x_i||^2``: same argmin, one matrix product.
+    distance ``||x_i - c_k||^2`` minus ``||x_i||^2``: same argmin. For dense rows it is a single
+    matrix product, ``[x, 1] @ [-2 C^T; ||c||^2]``, so no second pass adds the norms.
     """
 
     def __init__(self, codebook):
         self.codebook = codebook
-        self.n_codes = codebook.shape[0]
-        self.minus_two_codebook_t = np.ascontiguousarray(-2 * codebook.T)
+        self.n_codes, n_features = codebook.shape
         self.code_sq_norms = row_norms(codebook, squared=True)
+        self.augmented = np.empty((n_features + 1, self.n_codes), dtype=codebook.dtype)
+        self.augmented[:n_features] = -2 * codebook.T
+        self.augmented[n_features] = self.code_sq_norms
 
     def scores(self, x_chunk, out=None):
-        """``||c||^2 - 2 x . c`` for a chunk of rows (dense or sparse), shape (rows, n_codes)."""
+        """``||c||^2 - 2 x . c`` for a chunk of rows (dense or sparse), shape (rows, n_codes).
+
+        ``out`` is a :class:`Workspace` with room for the chunk, or None to allocate.
+        """
+        n_rows, n_features = x_chunk.shape
         if sp.issparse(x_chunk):
-            scores = np.asarray(x_chunk @ self.minus_two_codebook_t)
-        else:
-            out = None if out is None else out[: x_chunk.shape[0]]
-            scores = np.matmul(x_chunk, self.minus_two_codebook_t, out=out)
-        scores += self.code_sq_norms
-        return scores
+            scores = np.asarray(x_chunk @ self.augmented[:n_features])
+            scores += self.code_sq_norms
+            return scores
+        if out is None:
+            out = Workspace(n_rows, self.n_codes, n_features, self.codebook.dtype)
+        staging = out.staging[:n_rows, : n_features + 1]
+        staging[:, :n_features] = x_chunk
+        staging[:, n_features] = 1
+        return np.matmul(staging, self.augmented, out=out.scores[:n_rows, : self.n_codes])
 
     def nearest(self, x_chunk, out=None, x_sq_norms=None):
         """Nearest code of each row and the squared distance to it.
@@ -147,7 +166,7 @@ class CodebookSearch:
         return labels, np.maximum(best + x_sq_norms, 0)
 
     def new_buffer(self, rows, dtype):
-        return np.empty((rows, self.n_codes), dtype=dtype)
+        return Workspace(rows, self.n_codes, self.codebook.shape[1], dtype)
 
 
 def dense_chunk(x_chunk):

@@ -1,4 +1,4 @@
-"""k-means solvers for one codebook: seeding, full-batch Lloyd, mini-batch and streaming updates.
+"""k-means for one codebook: seeding, mini-batch and streaming updates (full batch: _lloyd.py).
 
 Every solver minimises the k-means objective (inertia) sum_i min_k ||x_i - c_k||^2 and never
 leaves a code unused when it can help it: a code that receives no sample is moved onto the sample

@@ -24,14 +24,8 @@ class ProductCodebook:
         self.codebooks = list(codebooks)
         self.slices = list(slices)
         self.searches = [CodebookSearch(codebook) for codebook in self.codebooks]
-
-    @property
-    def n_blocks(self):
-        return len(self.slices)
-
-    @property
-    def n_codes(self):
-        return self.codebooks[0].shape[0]
+        self.n_blocks = len(self.slices)
+        self.n_codes = self.codebooks[0].shape[0]
 
     def full_codebook(self):
         """The block codebooks side by side: row k holds code k of every block."""

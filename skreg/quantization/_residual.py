@@ -9,7 +9,13 @@ does not grow with the number of rows.
 import numpy as np
 import scipy.sparse as sp
 
-from skreg.quantization._distances import _CHUNK_BYTES, chunk_rows, dense_chunk, run_chunks
+from skreg.quantization._distances import (
+    _CHUNK_BYTES,
+    Workspace,
+    chunk_rows,
+    dense_chunk,
+    run_chunks,
+)
 from skreg.quantization._kmeans import StreamingCodebook
 from skreg.quantization._product import ProductCodebook
 
@@ -19,18 +25,9 @@ class ResidualCodec:
 
     def __init__(self, stages):
         self.stages = list(stages)
-
-    @property
-    def n_codes(self):
-        return self.stages[0].n_codes
-
-    @property
-    def n_blocks(self):
-        return sum(stage.n_blocks for stage in self.stages)
-
-    @property
-    def dtype(self):
-        return self.stages[0].codebooks[0].dtype
+        self.n_codes = self.stages[0].n_codes
+        self.n_blocks = sum(stage.n_blocks for stage in self.stages)
+        self.dtype = self.stages[0].codebooks[0].dtype
 
     def astype(self, dtype):
         """This codec with codebooks of another float type (itself if already of that type)."""
@@ -53,13 +50,16 @@ class ResidualCodec:
         by_features = _CHUNK_BYTES // (8 * max(n_features, 1))
         return max(1, min(chunk_rows(self.n_codes), by_features))
 
-    def encode_chunk(self, x_chunk, distances_out=None, buffer=None, need_residual=True):
+    def encode_chunk(
+        self, x_chunk, distances_out=None, buffer=None, need_residual=True, codes=None
+    ):
         """Codes (rows, n_blocks) of a chunk, and its final residual (dense, or None).
 
-        ``buffer`` (at least rows x n_codes) receives the scores, so that a worker reuses one
-        allocation for all its chunks.
+        ``buffer`` (a ``Workspace``) receives the scores, so that a worker reuses one allocation
+        for all its chunks; ``codes``, if given, receives the codes.
         """
-        codes = np.empty((x_chunk.shape[0], self.n_blocks), dtype=np.intp)
+        if codes is None:
+            codes = np.empty((x_chunk.shape[0], self.n_blocks), dtype=np.intp)
         residual, first = x_chunk, 0
         for index, stage in enumerate(self.stages):
             block_codes = codes[:, first : first + stage.n_blocks]
@@ -74,7 +74,7 @@ class ResidualCodec:
         return codes, (residual if need_residual else None)
 
     def _new_buffer(self, X):
-        return np.empty((self._chunk_rows(X.shape[1]), self.n_codes), dtype=self.dtype)
+        return Workspace(self._chunk_rows(X.shape[1]), self.n_codes, X.shape[1], self.dtype)
 
     def decode(self, codes):
         """Vectors rebuilt from codes of shape (rows, n_blocks): the sum over stages."""
@@ -96,9 +96,9 @@ class ResidualCodec:
         codes = np.empty((X.shape[0], self.n_blocks), dtype=dtype)
 
         def process(buffer, start, stop):
-            codes[start:stop] = self.encode_chunk(
-                X[start:stop], buffer=buffer, need_residual=False
-            )[0]
+            self.encode_chunk(
+                X[start:stop], buffer=buffer, need_residual=False, codes=codes[start:stop]
+            )
 
         self._map_chunks(X, process)
         return codes
