@@ -28,7 +28,15 @@ _controller_lock = threading.Lock()
 
 
 def effective_n_threads():
-    """Threads to use: the CPUs this process may run on, capped by ``OMP_NUM_THREADS``."""
+    """Threads to use, as scikit-learn's OpenMP code would: ``OMP_NUM_THREADS``,
+    ``threadpoolctl.threadpool_limits`` and the CPUs this process may run on all cap it.
+    """
+    try:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        return max(1, int(_openmp_effective_n_threads()))
+    except (ImportError, AttributeError):  # a private helper: fall back to the environment
+        pass
     try:
         n_cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

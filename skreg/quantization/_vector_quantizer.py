@@ -127,12 +127,16 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
 
     Full-batch fits seeded by a string ``init`` run Lloyd iterations on growing random
     subsamples (256 rows per code, then four times more each time) before the full data, so
-    few full passes remain. Distances are computed in chunks of rows, as
-    ``||x||^2 - 2 x.c + ||c||^2`` (one matrix product per chunk) followed by an argmin, so that
-    ``transform``, ``predict`` and ``score`` never hold the n x n_codes distance matrix unless
-    ``output="distances"`` asks for it. A code that no row uses is moved onto the row that is
-    worst quantized (full batch) or onto rows drawn with probability proportional to their
-    squared error (mini-batch).
+    few full passes remain; Lloyd iterations keep Hamerly's distance bounds and recompute only
+    the rows whose code may have changed (same result as plain Lloyd, up to rounding).
+    Distances are computed in chunks of rows, as ``||x||^2 - 2 x.c + ||c||^2`` (one matrix
+    product per chunk) followed by an argmin, so that ``transform``, ``predict`` and ``score``
+    never hold the n x n_codes distance matrix unless ``output="distances"`` asks for it.
+    Chunks are shared among as many threads as scikit-learn's OpenMP code would use
+    (``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits`` apply), each running
+    single-threaded BLAS. A code that no row uses is moved onto the row that is worst quantized
+    (full batch) or onto rows drawn with probability proportional to their squared error
+    (mini-batch).
 
     Examples
     --------
@@ -219,7 +223,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
             warnings.warn(
                 f"An explicit init codebook runs once: n_init={n_runs} is ignored.",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=4,  # past the BLAS-limit and _fit_context wrappers
             )
             n_runs = 1
         best = None
@@ -244,7 +248,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
                 f"{np.count_nonzero(counts == 0)} code(s) are unused: X has fewer distinct rows "
                 f"(or residuals) than n_codes={self.n_codes}.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,  # past the BLAS-limit and _fit_context wrappers
             )
         return self
 
