@@ -156,12 +156,18 @@ def test_partial_fit_checks_later_chunks(stream):
         VectorQuantizer(6).partial_fit(X[:3])
 
 
-def test_fit_after_partial_fit_starts_over(stream):
-    X, _ = stream
+def test_fit_restarts_and_partial_fit_continues_from_fit(stream):
+    X, y = stream
     vq = VectorQuantizer(6, random_state=0).partial_fit(X[:500]).partial_fit(X[500:1000])
-    refit = vq.fit(X)
-    assert refit.code_counts_.sum() == len(X)
-    assert refit.partial_fit(X[:100]).n_iter_ == 1
+    refit = vq.fit(X[:1000])
+    assert refit.code_counts_.sum() == 1000  # fit starts over
+    codebook = refit.codebook_.copy()
+    refit.partial_fit(X[1000:1100])
+    assert refit.n_iter_ == 1
+    assert refit.code_counts_.sum() == 1100  # streaming goes on from the fitted codebook
+    # Each code weighs its 1000 / 6 fitted rows: 100 more rows move it only a little.
+    assert np.abs(refit.codebook_ - codebook).max() < 0.2
+    assert adjusted_rand_score(y, refit.predict(X)) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- memory

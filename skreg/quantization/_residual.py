@@ -186,6 +186,16 @@ class StreamingResidual:
         self.slices = list(slices)
         self.blocks = [[StreamingCodebook(c) for c in stage] for stage in initial_codebooks]
 
+    @classmethod
+    def from_codec(cls, codec, counts):
+        """Continue from a fitted codec: each code weighs as many rows as it was fitted on."""
+        stream = cls([stage.codebooks for stage in codec.stages], codec.stages[0].slices)
+        blocks = [block for stage in stream.blocks for block in stage]
+        for block, block_counts in zip(blocks, counts, strict=True):
+            block.counts[:] = block_counts
+            block.assigned[:] = block_counts
+        return stream
+
     def update(self, x_chunk, rng):
         """Update every block on the chunk; return the chunk's codes and squared errors."""
         all_codes = []

@@ -269,7 +269,9 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         """Update the codebook(s) with one chunk of rows (mini-batch k-means on streamed data).
 
         The first call seeds the codebooks on its chunk, which must hold at least ``n_codes``
-        rows. Memory stays that of one chunk however many rows are streamed.
+        rows, or continues from the codebooks of an earlier ``fit`` (each code then weighs as
+        many rows as it was fitted on). Memory stays that of one chunk however many rows are
+        streamed.
 
         Parameters
         ----------
@@ -282,16 +284,20 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         -------
         self : VectorQuantizer
         """
-        first_call = not hasattr(self, "_stream")
-        X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C", reset=first_call)
-        if first_call:
-            self._check_input(X)
-            self._rng = _generator(self.random_state)
-            self._stream = self._seed_stream(X, self._initial_codebook(X))
-            self.n_iter_ = 0
-        else:
-            requires_dense(X, self.n_stages)
+        fitted = hasattr(self, "_codec")
+        X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C", reset=not fitted)
+        requires_dense(X, self.n_stages)
+        if fitted:
             X = X.astype(self._codec.dtype, copy=False)
+        if not hasattr(self, "_stream"):
+            self._rng = _generator(self.random_state)
+            if fitted:
+                counts = self.code_counts_.reshape(self._codec.n_blocks, -1)
+                self._stream = StreamingResidual.from_codec(self._codec, counts)
+            else:
+                self._check_input(X)
+                self._stream = self._seed_stream(X, self._initial_codebook(X))
+            self.n_iter_ = 0
         batch_size = self.batch_size or X.shape[0]
         chunk_codes, chunk_errors = [], 0.0
         for start in range(0, X.shape[0], batch_size):
