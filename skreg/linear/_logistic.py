@@ -106,6 +106,17 @@ class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
     :class:`ElasticNetRegressor`, and ``alpha`` keeps its meaning when ``n`` changes, as in
     cross-validation folds of different sizes.
 
+    On this scale the default ``alpha=1.0`` is strong: at ``W = 0`` the gradient of the mean
+    log-loss in ``w_j`` is at most ``0.5 * std(x_j)`` for two classes, so with standardized
+    features every weight is exactly zero once ``alpha * l1_ratio >= 0.5``. Useful values
+    are usually between 1e-4 and 1e-1; tune ``alpha`` (``LogisticRegression``'s default
+    ``C=1`` is ``alpha = 1 / n``).
+
+    SAGA needs standardized features to converge in a reasonable number of epochs, and on
+    sparse ``X`` with ``fit_intercept=True`` it updates the intercept with a damped step, so
+    the L1 and Elastic Net fits may need more than the default ``max_iter``: a
+    ``ConvergenceWarning`` says so.
+
     Examples
     --------
     >>> from sklearn.datasets import load_breast_cancer
