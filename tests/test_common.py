@@ -2,9 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skreg.utils._test_common import expected_failed_checks, tested_estimators
+from skreg.utils import _test_common
 
 
-@parametrize_with_checks(list(tested_estimators()), expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    list(_test_common.tested_estimators()),
+    expected_failed_checks=_test_common.expected_failed_checks,
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
