@@ -37,12 +37,24 @@ def _seeded_torch_rng(seed, device):
     Dropout and weight initialization draw from torch's global generator; forking it keeps
     training reproducible without reseeding the user's generator.
     """
-    cuda_devices = [device.index or torch.cuda.current_device()] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
+    if device.type != "cuda":
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            yield
+        return
+    index = torch.cuda.current_device() if device.index is None else device.index
+    with torch.random.fork_rng(devices=[index]), torch.cuda.device(index):
         torch.default_generator.manual_seed(seed)
-        if cuda_devices:
-            torch.cuda.manual_seed(seed)
+        torch.cuda.manual_seed(seed)  # seeds the current device, the one training uses
         yield
+
+
+def _tensor_dataset(X, targets, weights, rows, device):
+    """The ``rows`` of the float32 arrays as tensors on ``device``: one copy for the whole fit."""
+    return TensorDataset(*(
+        None if array is None else as_tensor(array[rows], device)
+        for array in (X, targets, weights)
+    ))
 
 
 def _stopping_last(callbacks):
@@ -239,26 +251,16 @@ class _BaseRegularizedNet(BaseEstimator):
         split_seed, torch_seed = self._seeds(self.n_iter_ if continuing else 0)
 
         validation = self.early_stopping and not incremental
-        train_rows = valid_rows = None
         if validation:
             train_rows, valid_rows = train_test_split(
                 np.arange(X.shape[0]), test_size=self.validation_fraction,
                 random_state=split_seed, stratify=self._stratify(targets),
             )
-        n_train = X.shape[0] if train_rows is None else len(train_rows)
-
-        def dataset(rows):
-            # One conversion (float32 already) and one copy to the device for the whole fit.
-            def pick(array):
-                return None if array is None else array if rows is None else array[rows]
-
-            return TensorDataset(
-                as_tensor(pick(X), device), as_tensor(pick(targets), device),
-                as_tensor(pick(weights), device),
-            )
+        else:
+            train_rows, valid_rows = slice(None), None
 
         with _seeded_torch_rng(torch_seed, device):
-            train = dataset(train_rows)
+            train = _tensor_dataset(X, targets, weights, train_rows, device)
             if incremental and continuing:
                 net = self.net_
                 net.max_epochs = 1
@@ -270,8 +272,9 @@ class _BaseRegularizedNet(BaseEstimator):
                     self._load_previous_weights(module)
                 net = self._build_net(
                     module, device, epochs=1 if incremental else self.max_iter,
-                    batch_size=self._batch_size(n_train),
-                    valid=dataset(valid_rows) if validation else None,
+                    batch_size=self._batch_size(len(train)),
+                    valid=(_tensor_dataset(X, targets, weights, valid_rows, device)
+                           if validation else None),
                 )
                 net.initialize()
                 if continuing:
