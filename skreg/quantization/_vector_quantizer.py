@@ -55,8 +55,8 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         holds them (``uint8`` up to 256 codes), so a row costs ``n_subspaces * n_stages`` such
         integers.
     init : {"k-means++", "random"} or array-like, default="k-means++"
-        Initial codebook. ``"k-means++"`` seeds greedily on a subsample (at most 32 rows per code);
-        ``"random"`` picks distinct rows. An array must have the shape of ``codebook_``:
+        Initial codebook. ``"k-means++"`` seeds greedily on a subsample (at most 128 rows per
+        code); ``"random"`` picks distinct rows. An array must have the shape of ``codebook_``:
         ``(n_codes, n_features)``, or ``(n_stages, n_codes, n_features)`` when ``n_stages > 1``.
         With ``max_iter=0`` a given array is kept as is (a fixed palette, for instance).
     n_init : int, default=1
@@ -127,8 +127,11 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
 
     Full-batch fits seeded by a string ``init`` run Lloyd iterations on growing random
     subsamples (256 rows per code, then four times more each time) before the full data, so
-    few full passes remain; Lloyd iterations keep Hamerly's distance bounds and recompute only
-    the rows whose code may have changed (same result as plain Lloyd, up to rounding).
+    few full passes remain, and over-relax them: each code moves 1.8 times the way to the mean
+    of its rows, with a plain step after any step that did not lower the inertia. Fits from an
+    ``init`` array run plain Lloyd iterations, the same as scikit-learn's
+    ``KMeans(algorithm="lloyd")``. Lloyd iterations keep Hamerly's distance bounds and recompute
+    only the rows whose code may have changed (same result, up to rounding).
     Distances are computed in chunks of rows, as ``||x||^2 - 2 x.c + ||c||^2`` (one matrix
     product per chunk) followed by an argmin, so that ``transform``, ``predict`` and ``score``
     never hold the n x n_codes distance matrix unless ``output="distances"`` asks for it.
