@@ -35,6 +35,7 @@ from skreg.quantization._residual import (
     fit_residual,
     requires_dense,
 )
+from skreg.quantization._validation import check_training_rows, initial_codebook
 
 _FLOATS = [np.float64, np.float32]
 
@@ -218,8 +219,8 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         self : VectorQuantizer
         """
         X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C")
-        self._check_input(X)
-        init = self._initial_codebook(X)
+        check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
+        init = initial_codebook(self.init, X, self.n_codes, self.n_stages)
         rng = _generator(self.random_state)
         n_runs = self.n_init
         if not isinstance(init, str) and n_runs != 1:
@@ -298,8 +299,10 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
                 counts = self.code_counts_.reshape(self._codec.n_blocks, -1)
                 self._stream = StreamingResidual.from_codec(self._codec, counts)
             else:
-                self._check_input(X)
-                self._stream = self._seed_stream(X, self._initial_codebook(X))
+                check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
+                self._stream = self._seed_stream(
+                    X, initial_codebook(self.init, X, self.n_codes, self.n_stages)
+                )
             self.n_iter_ = 0
         batch_size = self.batch_size or X.shape[0]
         chunk_codes, chunk_errors = [], 0.0
@@ -344,41 +347,6 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         self.perplexity_ = perplexity(self.code_counts_)
 
     # ------------------------------------------------------------------ validation
-
-    def _check_input(self, X):
-        """Checks that need X: enough rows, enough features, dense rows for residuals."""
-        n_samples, n_features = X.shape
-        if n_samples < self.n_codes:
-            raise ValueError(
-                f"n_samples={n_samples} should be >= n_codes={self.n_codes}: a codebook cannot "
-                "have more codes than training rows."
-            )
-        if n_features < self.n_subspaces:
-            raise ValueError(
-                f"n_subspaces={self.n_subspaces} should be <= n_features={n_features}: each "
-                "subspace needs at least one feature."
-            )
-        requires_dense(X, self.n_stages)
-
-    def _initial_codebook(self, X):
-        """The init array cast to X's dtype and checked against the codebook's shape."""
-        if isinstance(self.init, str):
-            return self.init
-        init = np.asarray(self.init)
-        if self.n_stages == 1:
-            expected, names = (self.n_codes, X.shape[1]), "(n_codes, n_features)"
-        else:
-            expected = (self.n_stages, self.n_codes, X.shape[1])
-            names = "(n_stages, n_codes, n_features)"
-        if init.shape != expected:
-            raise ValueError(
-                f"init has shape {init.shape}, but the codebook must have shape {names} = "
-                f"{expected}."
-            )
-        init = check_array(
-            init.reshape(-1, expected[-1]), dtype=_FLOATS, input_name="init"
-        ).reshape(expected)
-        return init.astype(X.dtype, copy=False)
 
     def _validated(self, X):
         """X checked against the fit, in the codebook's float type unless X is float32."""
