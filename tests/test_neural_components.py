@@ -123,9 +123,9 @@ def test_training_step_composes_transform_adversary_and_penalty():
     module = nn.Linear(2, 2)
     seen = {}
 
-    def transform(batch):
-        seen["transform"] = batch.X.clone()
-        return batch._replace(X=batch.X + 1)
+    def transform(X, y, generator):
+        seen["transform"] = X.clone()
+        return X + 1, y
 
     def adversary(net, batch):
         seen["adversary"] = batch.X.clone()

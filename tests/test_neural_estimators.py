@@ -415,8 +415,7 @@ class _SoftTargetClassifier(RegularizedNetClassifier):
 
     def _build_batch_transforms(self):
         n_classes = len(self.classes_)
-        return [lambda batch: batch._replace(
-            y=torch.nn.functional.one_hot(batch.y, n_classes).float())]
+        return [lambda X, y, generator: (X, torch.nn.functional.one_hot(y, n_classes).float())]
 
 
 class _EpochMetric(Callback):

@@ -148,7 +148,7 @@ class _BaseRegularizedNet(BaseEstimator):
         raise NotImplementedError
 
     def _build_batch_transforms(self):
-        """Return the training-only ``Batch -> Batch`` transforms, applied in order."""
+        """Return the training-only ``transform(X, y, generator) -> (X, y)``, applied in order."""
         return []
 
     def _build_penalties(self):

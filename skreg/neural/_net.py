@@ -12,11 +12,13 @@
 Extension points (each regularizer is one small piece; the estimator only wires them together,
 see ``_BaseRegularizedNet._build_*`` in ``_base.py``):
 
-- **Batch transforms** (input noise, mixup, image shifts): callables ``transform(batch) ->
-  batch`` on a :class:`~skreg.neural._data.Batch` ``(X, y, sample_weight)``, applied to training
-  batches only, before the forward pass. A classifier's ``batch.y`` arrives as class indices
-  (int64); a transform may return a float matrix of class probabilities instead (mixup): the
-  criterion, ``CrossEntropyLoss``, accepts both, and label smoothing applies to either.
+- **Batch transforms** (input noise, mixup, image shifts): callables ``transform(X, y,
+  generator) -> (X, y)`` applied in order to training batches only, before the forward pass;
+  ``generator`` is None: randomness comes from torch's global generator, which the estimator
+  seeds (in a fork) for each fit. Sample weights stay with their rows. A classifier's ``y``
+  arrives as class indices (int64); a transform may return a float matrix of class
+  probabilities instead (one-hot, then mixup): the criterion, ``CrossEntropyLoss``, accepts
+  both, and label smoothing applies to either.
 - **Penalties** (L1 now, a VQ layer's codebook and commitment losses later): callables
   ``penalty(net) -> scalar tensor`` added to the training loss after the forward pass; they may
   read what the module stored during that forward pass.
@@ -113,9 +115,12 @@ class RegularizedNet(NeuralNet):
 
     def transform_batch(self, batch):
         """Apply the training-only batch transforms in order."""
+        if not self.batch_transforms:
+            return batch
+        X, y = batch.X, batch.y
         for transform in self.batch_transforms:
-            batch = transform(batch)
-        return batch
+            X, y = transform(X, y, None)
+        return batch._replace(X=X, y=y)
 
     def penalty(self):
         """Sum of the penalty terms (0.0 when there are none)."""
