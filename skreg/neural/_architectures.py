@@ -138,7 +138,7 @@ class ImageCNN(nn.Module):
         Output channels of each convolution block.
     kernel_size : int, default=3
         Side of the square convolution kernels.
-    hidden_layer_sizes : tuple of int, default=(128,)
+    hidden_layer_sizes : tuple of int, default=(256,)
         Units of the fully connected hidden layers after the convolutions.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
     dropout : float, default=0.0
@@ -155,7 +155,7 @@ class ImageCNN(nn.Module):
         *,
         conv_channels=(32, 64),
         kernel_size=3,
-        hidden_layer_sizes=(128,),
+        hidden_layer_sizes=(256,),
         activation="relu",
         dropout=0.0,
         batch_norm=False,
