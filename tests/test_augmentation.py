@@ -183,3 +183,11 @@ def test_bad_arguments_raise_clear_errors():
         ImageAugmentation((8, 8), shift=1)(torch.rand(3, 10), None)
     with pytest.raises(TypeError, match="float targets"):
         Mixup(1.0)(torch.rand(3, 2), torch.tensor([0, 1, 1]))
+
+
+def test_mixup_one_hot_encodes_class_indices_when_given_n_classes():
+    X, y = torch.rand(6, 3), torch.tensor([0, 2, 1, 2, 0, 1])
+    from_indices = build_augmentation(mixup_alpha=0.5, n_classes=3)(X, y, _generator(4))
+    from_one_hot = Mixup(0.5)(X, torch.nn.functional.one_hot(y, 3).float(), _generator(4))
+    for a, b in zip(from_indices, from_one_hot, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

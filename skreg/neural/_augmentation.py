@@ -56,19 +56,23 @@ class Mixup:
 
     One λ ~ Beta(alpha, alpha) is drawn per batch (as in the paper) and each sample is mixed
     with a random partner from the same batch: ``λ·X + (1−λ)·X[perm]`` and
-    ``λ·Y + (1−λ)·Y[perm]``. ``Y`` must be float targets, for classification soft targets
-    (one-hot or smoothed) of shape (n, n_classes), whose rows then still sum to one.
+    ``λ·Y + (1−λ)·Y[perm]``. ``Y`` is either float targets (for a classifier, one-hot or
+    smoothed class probabilities of shape (n, n_classes), whose rows then still sum to one) or,
+    when ``n_classes`` is given, class indices, which are one-hot encoded first.
     """
 
-    def __init__(self, alpha):
+    def __init__(self, alpha, *, n_classes=None):
         self.alpha = _check_real("mixup_alpha", alpha, 0.0, closed_low=False)
+        self.n_classes = n_classes
 
     def __call__(self, X, Y, generator=None):
         if not torch.is_floating_point(Y):
-            raise TypeError(
-                f"mixup needs float targets (one-hot or smoothed class probabilities for a "
-                f"classifier), got a tensor of dtype {Y.dtype}."
-            )
+            if self.n_classes is None:
+                raise TypeError(
+                    f"mixup needs float targets (one-hot or smoothed class probabilities), or "
+                    f"n_classes to one-hot encode class indices; got a tensor of dtype {Y.dtype}."
+                )
+            Y = F.one_hot(Y.long(), self.n_classes).to(X.dtype)
         # torch's Beta sampler takes no generator; numpy's, seeded from it, keeps batches
         # reproducible.
         seed = int(torch.randint(2**62, (1,), generator=generator, device=X.device))
@@ -196,11 +200,13 @@ def build_augmentation(
     augment_shift=0,
     augment_rotation=0.0,
     augment_flip=False,
+    n_classes=None,
 ):
     """The training-batch augmentation for the estimators' hyperparameters, or None if none.
 
     Geometric image transforms come first, then input noise, then mixup (which mixes the
-    augmented samples). ``mixup_alpha=0`` turns mixup off.
+    augmented samples). ``mixup_alpha=0`` turns mixup off. ``n_classes`` lets mixup take class
+    indices as targets (see :class:`Mixup`).
 
     Examples
     --------
@@ -230,7 +236,7 @@ def build_augmentation(
     if _check_real("noise_std", noise_std, 0.0) > 0:
         augmentations.append(GaussianNoise(noise_std))
     if _check_real("mixup_alpha", mixup_alpha, 0.0) > 0:
-        augmentations.append(Mixup(mixup_alpha))
+        augmentations.append(Mixup(mixup_alpha, n_classes=n_classes))
     if not augmentations:
         return None
     return augmentations[0] if len(augmentations) == 1 else Compose(augmentations)
