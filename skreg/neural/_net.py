@@ -122,12 +122,11 @@ class RegularizedNet(NeuralNet):
             X, y = transform(X, y, None)
         return batch._replace(X=X, y=y)
 
-    def penalty(self):
-        """Sum of the penalty terms (0.0 when there are none)."""
-        total = 0.0
+    def add_penalties(self, loss):
+        """``loss`` plus every penalty term."""
         for penalty in self.penalties:
-            total = total + penalty(self)
-        return total
+            loss = loss + penalty(self)
+        return loss
 
     def _data_loss(self, batch, **fit_params):
         y_pred = self.infer(batch.X, **fit_params)
@@ -150,7 +149,7 @@ class RegularizedNet(NeuralNet):
                 loss = (1.0 - weight) * loss + weight * adversarial_loss
             else:
                 loss, y_pred = adversarial_loss, adversarial_pred
-        loss = loss + self.penalty()
+        loss = self.add_penalties(loss)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
