@@ -110,7 +110,11 @@ _COMMON_NOTES = """\
 
     On the CPU the dropout mask is drawn 16 bits at a time, so the drop probability is rounded
     to a multiple of 2**-16 (0.2 becomes 0.199997); the kept units are scaled by the exact
-    inverse of the rounded keep rate."""
+    inverse of the rounded keep rate.
+
+    Torch uses all cores by default. In the worker processes of ``cross_val_score`` or
+    ``GridSearchCV`` with ``n_jobs``, joblib limits each worker to its share of the cores
+    (torch included), so parallel searches do not oversubscribe the machine."""
 
 
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
