@@ -22,11 +22,10 @@ def test_cnn_output_shape_and_parameter_count(batch_norm):
     )
     out = cnn(torch.randn(9, 3 * 8 * 6))
     assert out.shape == (9, 5)
-    # Two conv blocks with 2x2 pooling: 8x6 -> 4x3 -> 2x1; batch norm adds a scale and a shift
-    # per channel / unit.
+    # Two conv blocks with 2x2 pooling: 8x6 -> 4x3 -> 2x1.
     expected = (3 * 4 * 9 + 4) + (4 * 7 * 9 + 7) + _dense(7 * 2 * 1, 11) + _dense(11, 5)
-    if batch_norm:
-        expected += 2 * (4 + 7 + 11)
+    if batch_norm:  # a scale and a shift per channel / unit replace the layer's bias
+        expected += (4 + 7 + 11)
     assert count_parameters(cnn) == expected
 
 
@@ -56,7 +55,7 @@ def test_cnn_on_tiny_images_skips_pooling():
 def test_mlp_output_shape_and_parameter_count():
     mlp = MLP(10, 3, hidden_layer_sizes=(8, 6), dropout=0.2, batch_norm=True)
     assert mlp(torch.randn(4, 10)).shape == (4, 3)
-    expected = _dense(10, 8) + _dense(8, 6) + _dense(6, 3) + 2 * (8 + 6)
+    expected = _dense(10, 8) + _dense(8, 6) + _dense(6, 3) + (8 + 6)  # norms replace biases
     assert count_parameters(mlp) == expected
     assert count_parameters(MLP(10, 3, hidden_layer_sizes=())) == _dense(10, 3)
 

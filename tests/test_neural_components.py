@@ -36,10 +36,13 @@ def test_dropout_is_identity_in_eval_mode_and_at_zero_rate():
 
 
 def test_mlp_layout_and_penalized_parameters():
-    module = MLP(5, [7, 3], 2, activation="tanh", dropout=0.1, batch_norm=True)
-    first = module.hidden[0]
+    module = MLP(5, 2, hidden_layer_sizes=[7, 3], activation="tanh", dropout=0.1,
+                 batch_norm=True)
+    first = module.features[0]
     assert isinstance(first[0], nn.Linear) and first[0].bias is None  # the norm shifts instead
-    assert [type(layer) for layer in first[1:]] == [nn.BatchNorm1d, nn.Tanh, Dropout]
+    assert [type(layer) for layer in first[1:]] == [nn.BatchNorm1d, nn.Tanh]
+    # Dropout after every hidden activation: between the blocks and at the head's input.
+    assert isinstance(module.features[1], Dropout) and isinstance(module.head[0], Dropout)
     assert module(torch.randn(4, 5)).shape == (4, 2)
     penalized = penalized_parameters(module)
     assert [tuple(w.shape) for w in penalized] == [(7, 5), (3, 7), (2, 3)]
@@ -102,14 +105,14 @@ def test_get_loss_is_the_weighted_mean_of_per_sample_losses():
 
 
 def test_l1_penalty_is_strength_times_sum_of_absolute_weights():
-    module = MLP(3, [4], 2)
+    module = MLP(3, 2, hidden_layer_sizes=[4])
     net = _net(module, nn.CrossEntropyLoss(reduction="none"))
-    expected = 0.3 * (module.hidden[0][0].weight.abs().sum() + module.output.weight.abs().sum())
+    expected = 0.3 * (module.features[0][0].weight.abs().sum() + module.output.weight.abs().sum())
     assert_allclose(L1Penalty(0.3)(net).item(), expected.item(), rtol=1e-6)
 
 
 def test_optimizer_decays_weight_matrices_only():
-    module = MLP(3, [4], 2, batch_norm=True)
+    module = MLP(3, 2, hidden_layer_sizes=[4], batch_norm=True)
     net = _net(module, nn.CrossEntropyLoss(reduction="none"), optimizer=torch.optim.AdamW,
                optimizer__weight_decay=0.5)
     decayed, not_decayed = net.optimizer_.param_groups
@@ -161,7 +164,7 @@ def test_soft_targets_give_the_same_loss_as_class_indices():
 
 def test_evaluation_does_not_depend_on_what_a_row_is_predicted_with():
     torch.manual_seed(0)
-    module = MLP(3, [16], 1)
+    module = MLP(3, 1, hidden_layer_sizes=[16])
     net = _net(module, nn.MSELoss(reduction="none"))
     X = torch.rand(20, 3) * 3
     full = net.forward(TensorDataset(X))

@@ -329,7 +329,7 @@ def test_weight_decay_and_l1_shrink_the_weights(digits):
     X, y, _, _ = digits
 
     def weights(clf):
-        return torch.cat([clf.net_.module_.hidden[0][0].weight.flatten(),
+        return torch.cat([clf.net_.module_.features[0][0].weight.flatten(),
                           clf.net_.module_.output.weight.flatten()]).detach()
 
     plain = weights(small().fit(X, y))

@@ -218,3 +218,47 @@ def robust_accuracy(
     finally:
         module.train(was_training)
     return n_correct / len(X_checked)
+
+
+class TrainingAdversary:
+    """Adversarial versions of training batches for ``RegularizedNet`` (its ``adversary``).
+
+    The attack maximizes the net's own training criterion (label smoothing and mixed targets
+    included) within the L∞ ball of radius ``eps`` around each batch. The module runs in
+    evaluation mode during the attack, so that the attack's forward passes neither update
+    batch-norm statistics or a VQ codebook nor draw dropout masks, and is put back in training
+    mode before the training forward pass on the perturbed batch. Randomness (PGD's start)
+    comes from torch's global generator, which the estimator seeds for each fit.
+
+    Parameters
+    ----------
+    attack : {"fgsm", "pgd"}
+    eps : float
+        Radius of the L∞ ball, in the units of the inputs the network sees.
+    steps : int
+        PGD steps (ignored by FGSM).
+    step_size : float or None
+        PGD step size; None gives ``2.5 · eps / steps``.
+    """
+
+    def __init__(self, attack, eps, steps=3, step_size=None):
+        self.attack = attack
+        self.eps = eps
+        self.steps = steps
+        self.step_size = step_size
+
+    def __call__(self, net, batch):
+        module = net.module_
+
+        def loss_fn(output, y):
+            return net.criterion_(output, y).mean()
+
+        module.eval()
+        try:
+            if self.attack == "fgsm":
+                X_adv = fgsm(module, loss_fn, batch.X, batch.y, self.eps)
+            else:
+                X_adv = pgd(module, loss_fn, batch.X, batch.y, self.eps, self.steps, self.step_size)
+        finally:
+            module.train()
+        return batch._replace(X=X_adv)

@@ -1,38 +1,25 @@
 """Network modules with weight sharing: a CNN for flattened images and an MLP with tied layers.
 
-Both split into ``features`` (input to the last hidden layer's activations) and ``head`` (dropout
-then the output layer), so that a bottleneck such as :class:`skreg.nn.VQLayer` can be placed
-between them.
+The MLP lives in :mod:`skreg.neural._modules` and is re-exported here. Both split into
+``features`` (input to the last hidden layer's activations) and ``head`` (dropout then the
+output layer), so that a bottleneck such as :class:`skreg.nn.VQLayer` can be placed between
+them.
 """
 
 import math
-import numbers
 
 from torch import nn
 
-_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid, "identity": nn.Identity}
+from skreg.neural._modules import (
+    MLP,
+    Dropout,
+    check_activation,
+    check_dropout,
+    check_positive_ints,
+    dense_block,
+)
 
-
-def _check_activation(activation):
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}.")
-    return _ACTIVATIONS[activation]
-
-
-def _check_positive_ints(name, values, *, allow_empty):
-    ok = isinstance(values, (tuple, list)) and (allow_empty or len(values) > 0)
-    ok = ok and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in values
-    )
-    if not ok:
-        raise ValueError(f"{name} must be a tuple of positive integers, got {values!r}.")
-    return tuple(int(v) for v in values)
-
-
-def _check_dropout(dropout):
-    if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
-    return float(dropout)
+__all__ = ["MLP", "ImageCNN", "build_module", "count_parameters"]
 
 
 def count_parameters(module):
@@ -50,74 +37,6 @@ def count_parameters(module):
     108
     """
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def _dense_block(n_in, n_out, activation, batch_norm):
-    layers = [nn.Linear(n_in, n_out)]
-    if batch_norm:
-        layers.append(nn.BatchNorm1d(n_out))
-    layers.append(_check_activation(activation)())
-    return nn.Sequential(*layers)
-
-
-class MLP(nn.Module):
-    """Fully connected network, optionally with one weight matrix shared by the hidden layers.
-
-    Parameters
-    ----------
-    n_features : int
-        Number of input features.
-    n_outputs : int
-        Number of outputs (logits for a classifier).
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Units of each hidden layer.
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-    dropout : float, default=0.0
-        Probability of zeroing each hidden unit during training, after every hidden layer.
-    batch_norm : bool, default=False
-        Batch normalization before each hidden activation.
-    share_hidden_layers : bool, default=False
-        All hidden layers after the first use one weight matrix (each keeps its own bias and
-        batch norm), which needs all hidden layers of the same size. With L hidden layers of
-        h units this saves (L − 2)·h² parameters.
-    """
-
-    def __init__(
-        self,
-        n_features,
-        n_outputs,
-        *,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        dropout=0.0,
-        batch_norm=False,
-        share_hidden_layers=False,
-    ):
-        super().__init__()
-        sizes = _check_positive_ints("hidden_layer_sizes", hidden_layer_sizes, allow_empty=True)
-        dropout = _check_dropout(dropout)
-        if share_hidden_layers and len(set(sizes)) > 1:
-            raise ValueError(
-                "share_hidden_layers=True needs all hidden layers of the same size, got "
-                f"hidden_layer_sizes={hidden_layer_sizes!r}."
-            )
-        blocks = []
-        n_in = n_features
-        for n_units in sizes:
-            if blocks and dropout:
-                blocks.append(nn.Dropout(dropout))
-            blocks.append(_dense_block(n_in, n_units, activation, batch_norm))
-            n_in = n_units
-        self.features = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_in, n_outputs))
-        self.hidden_layers = [b[0] for b in blocks if isinstance(b, nn.Sequential)]
-        if share_hidden_layers:
-            for layer in self.hidden_layers[2:]:
-                # Tying, as for tied embeddings: every later layer holds the same Parameter.
-                layer.weight = self.hidden_layers[1].weight
-
-    def forward(self, X):
-        return self.head(self.features(X))
 
 
 class ImageCNN(nn.Module):
@@ -145,7 +64,7 @@ class ImageCNN(nn.Module):
         Dropout probability on the flattened convolution features and after each fully
         connected hidden layer.
     batch_norm : bool, default=False
-        Batch normalization before each activation.
+        Batch normalization before each activation (the layer before it then has no bias).
     """
 
     def __init__(
@@ -161,20 +80,22 @@ class ImageCNN(nn.Module):
         batch_norm=False,
     ):
         super().__init__()
-        shape = _check_positive_ints("image_shape", image_shape, allow_empty=False)
+        shape = check_positive_ints("image_shape", image_shape, allow_empty=False)
         if len(shape) not in (2, 3):
             raise ValueError(f"image_shape must have 2 or 3 entries, got {image_shape!r}.")
         self.image_shape = (1, *shape) if len(shape) == 2 else shape
-        channels = _check_positive_ints("conv_channels", conv_channels, allow_empty=True)
-        sizes = _check_positive_ints("hidden_layer_sizes", hidden_layer_sizes, allow_empty=True)
-        (kernel_size,) = _check_positive_ints("kernel_size", (kernel_size,), allow_empty=False)
-        dropout = _check_dropout(dropout)
-        activation_class = _check_activation(activation)
+        channels = check_positive_ints("conv_channels", conv_channels, allow_empty=True)
+        sizes = check_positive_ints("hidden_layer_sizes", hidden_layer_sizes, allow_empty=True)
+        (kernel_size,) = check_positive_ints("kernel_size", (kernel_size,), allow_empty=False)
+        dropout = check_dropout(dropout)
+        activation_class = check_activation(activation)
 
         n_in, height, width = self.image_shape
         layers = [nn.Unflatten(1, self.image_shape)]
         for n_out in channels:
-            layers.append(nn.Conv2d(n_in, n_out, kernel_size, padding="same"))
+            layers.append(
+                nn.Conv2d(n_in, n_out, kernel_size, padding="same", bias=not batch_norm)
+            )
             if batch_norm:
                 layers.append(nn.BatchNorm2d(n_out))
             layers.append(activation_class())
@@ -186,12 +107,17 @@ class ImageCNN(nn.Module):
         n_in = n_in * height * width
         for n_units in sizes:
             if dropout:
-                layers.append(nn.Dropout(dropout))
-            layers.append(_dense_block(n_in, n_units, activation, batch_norm))
+                layers.append(Dropout(dropout))
+            layers.append(dense_block(n_in, n_units, activation, batch_norm))
             n_in = n_units
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_in, n_outputs))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(n_in, n_outputs))
         self.n_features_in = math.prod(self.image_shape)
+
+    @property
+    def output(self):
+        """The output layer (``nn.Linear``)."""
+        return self.head[-1]
 
     def forward(self, X):
         return self.head(self.features(X))

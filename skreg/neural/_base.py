@@ -19,9 +19,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.helper import predefined_split
 
-from skreg.neural._callbacks import DivergenceGuard, EarlyStopping, EpochProgressBar
+from skreg.neural._adversarial import TrainingAdversary
+from skreg.neural._architectures import build_module, count_parameters
+from skreg.neural._augmentation import build_augmentation
+from skreg.neural._bottleneck import VQBottleneck, VQPenalty, VQUsage
+from skreg.neural._callbacks import (
+    DivergenceGuard,
+    EarlyStopping,
+    EpochProgressBar,
+    LearningRateSchedule,
+)
 from skreg.neural._data import TensorDataset, as_tensor
-from skreg.neural._modules import MLP
 from skreg.neural._net import L1Penalty, RegularizedNet
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -69,12 +77,31 @@ class _BaseRegularizedNet(BaseEstimator):
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "architecture": [StrOptions({"mlp", "cnn"})],
+        "image_shape": ["array-like", None],
+        "conv_channels": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "share_hidden_layers": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "mixup_alpha": [Interval(Real, 0, None, closed="left")],
+        "augment_shift": [Interval(Integral, 0, None, closed="left")],
+        "augment_rotation": [Interval(Real, 0, 180, closed="both")],
+        "augment_flip": ["boolean"],
+        "adversarial": [StrOptions({"fgsm", "pgd"}), None],
+        "adversarial_eps": [Interval(Real, 0, None, closed="left")],
+        "adversarial_steps": [Interval(Integral, 1, None, closed="left")],
+        "adversarial_step_size": [Interval(Real, 0, None, closed="neither"), None],
+        "adversarial_weight": [Interval(Real, 0, 1, closed="right")],
+        "vq_codes": [Interval(Integral, 1, None, closed="left"), None],
+        "vq_commitment": [Interval(Real, 0, None, closed="left")],
+        "vq_ema": ["boolean"],
+        "vq_reseed": ["boolean"],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "cosine", "onecycle"})],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -93,12 +120,31 @@ class _BaseRegularizedNet(BaseEstimator):
         hidden_layer_sizes=(100,),
         *,
         activation="relu",
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        share_hidden_layers=False,
         dropout=0.0,
         batch_norm=False,
         weight_decay=0.0,
         l1=0.0,
+        noise_std=0.0,
+        mixup_alpha=0.0,
+        augment_shift=0,
+        augment_rotation=0.0,
+        augment_flip=False,
+        adversarial=None,
+        adversarial_eps=0.1,
+        adversarial_steps=3,
+        adversarial_step_size=None,
+        adversarial_weight=0.5,
+        vq_codes=None,
+        vq_commitment=0.25,
+        vq_ema=False,
+        vq_reseed=True,
         optimizer="adam",
         learning_rate_init=0.001,
+        learning_rate_schedule="constant",
         momentum=0.9,
         batch_size="auto",
         max_iter=200,
@@ -113,12 +159,31 @@ class _BaseRegularizedNet(BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.share_hidden_layers = share_hidden_layers
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.weight_decay = weight_decay
         self.l1 = l1
+        self.noise_std = noise_std
+        self.mixup_alpha = mixup_alpha
+        self.augment_shift = augment_shift
+        self.augment_rotation = augment_rotation
+        self.augment_flip = augment_flip
+        self.adversarial = adversarial
+        self.adversarial_eps = adversarial_eps
+        self.adversarial_steps = adversarial_steps
+        self.adversarial_step_size = adversarial_step_size
+        self.adversarial_weight = adversarial_weight
+        self.vq_codes = vq_codes
+        self.vq_commitment = vq_commitment
+        self.vq_ema = vq_ema
+        self.vq_reseed = vq_reseed
         self.optimizer = optimizer
         self.learning_rate_init = learning_rate_init
+        self.learning_rate_schedule = learning_rate_schedule
         self.momentum = momentum
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -138,31 +203,72 @@ class _BaseRegularizedNet(BaseEstimator):
 
     def _build_module(self, n_features, n_outputs):
         """Return the ``torch.nn.Module`` mapping a batch of X to logits / outputs."""
-        return MLP(
-            n_features, self._hidden_layer_sizes(), n_outputs, activation=self.activation,
+        image_shape = self.image_shape
+        if image_shape is not None:
+            image_shape = tuple(np.asarray(image_shape).tolist())
+        conv_channels = self.conv_channels
+        if isinstance(conv_channels, numbers.Integral):
+            conv_channels = (conv_channels,)
+        module = build_module(
+            self.architecture, n_features=n_features, n_outputs=n_outputs,
+            hidden_layer_sizes=self._hidden_layer_sizes(), activation=self.activation,
             dropout=self.dropout, batch_norm=self.batch_norm,
+            share_hidden_layers=self.share_hidden_layers, image_shape=image_shape,
+            conv_channels=tuple(np.asarray(conv_channels).tolist()),
         )
+        if self.vq_codes is not None:
+            if self.architecture == "mlp" and not self._hidden_layer_sizes():
+                raise ValueError("vq_codes needs at least one hidden layer to quantize.")
+            module = VQBottleneck(
+                module, self.vq_codes, commitment_cost=self.vq_commitment, ema=self.vq_ema,
+                dead_code_threshold=1 if self.vq_reseed else 0,
+            )
+        return module
 
     def _build_criterion(self):
         """Return a criterion with ``reduction="none"`` (one loss per sample)."""
         raise NotImplementedError
 
+    def _mixup_classes(self):
+        """Number of classes mixup one-hot encodes class-index targets into (None: regression)."""
+        return None
+
     def _build_batch_transforms(self):
         """Return the training-only ``transform(X, y, generator) -> (X, y)``, applied in order."""
-        return []
+        image_shape = self.image_shape
+        if image_shape is not None:
+            image_shape = tuple(np.asarray(image_shape).tolist())
+        augmentation = build_augmentation(
+            noise_std=self.noise_std, mixup_alpha=self.mixup_alpha, image_shape=image_shape,
+            augment_shift=self.augment_shift, augment_rotation=self.augment_rotation,
+            augment_flip=self.augment_flip, n_classes=self._mixup_classes(),
+        )
+        return [] if augmentation is None else [augmentation]
 
     def _build_penalties(self):
         """Return the ``penalty(net) -> scalar tensor`` terms added to the training loss."""
-        return [L1Penalty(self.l1)] if self.l1 > 0 else []
+        penalties = [L1Penalty(self.l1)] if self.l1 > 0 else []
+        if self.vq_codes is not None:
+            penalties.append(VQPenalty())
+        return penalties
 
     def _build_adversary(self):
         """Return ``(adversary(net, batch) -> batch, weight)`` or ``(None, 0.0)``."""
-        return None, 0.0
+        if self.adversarial is None:
+            return None, 0.0
+        adversary = TrainingAdversary(
+            self.adversarial, self.adversarial_eps, self.adversarial_steps,
+            self.adversarial_step_size,
+        )
+        return adversary, self.adversarial_weight
 
     def _build_callbacks(self, validation):
         """Return the named skorch callbacks (per-epoch metrics, stopping, progress)."""
         callbacks = [("divergence_guard", DivergenceGuard())]
         keys = ["train_loss"]
+        if self.vq_codes is not None:
+            callbacks.append(("vq_usage", VQUsage()))
+            keys.append("vq_perplexity")
         if validation:
             callbacks.append(("validation_score", self._validation_score()))
             callbacks.append(
@@ -272,7 +378,8 @@ class _BaseRegularizedNet(BaseEstimator):
                     self._load_previous_weights(module)
                 net = self._build_net(
                     module, device, epochs=1 if incremental else self.max_iter,
-                    batch_size=self._batch_size(len(train)),
+                    batch_size=self._batch_size(len(train)), n_train=len(train),
+                    incremental=incremental,
                     valid=(_tensor_dataset(X, targets, weights, valid_rows, device)
                            if validation else None),
                 )
@@ -287,6 +394,7 @@ class _BaseRegularizedNet(BaseEstimator):
         self.history_ = net.history_
         self.loss_curve_ = [float(loss) for loss in net.history[:, "train_loss"]]
         self.n_iter_ = len(net.history)
+        self.n_parameters_ = count_parameters(net.module_)
         early_stopping = dict(net.callbacks_).get("early_stopping")
         self.best_epoch_ = None if early_stopping is None else early_stopping.best_epoch_
         return self
@@ -319,11 +427,19 @@ class _BaseRegularizedNet(BaseEstimator):
                 "warm_start=True continues training the previous network, but the "
                 "hyperparameters now give a different architecture "
                 f"(hidden_layer_sizes={self.hidden_layer_sizes!r}, "
-                f"batch_norm={self.batch_norm!r}). Set warm_start=False to start anew."
+                f"architecture={self.architecture!r}, batch_norm={self.batch_norm!r}, "
+                f"vq_codes={self.vq_codes!r}). Set warm_start=False to start anew."
             ) from exc
 
-    def _build_net(self, module, device, *, epochs, batch_size, valid):
+    def _build_net(self, module, device, *, epochs, batch_size, valid, n_train, incremental):
         adversary, adversarial_weight = self._build_adversary()
+        callbacks = self._build_callbacks(validation=valid is not None)
+        if self.learning_rate_schedule != "constant" and not incremental:
+            # The schedule spans this fit's optimizer steps (partial_fit keeps the rate fixed).
+            n_steps = epochs * -(-n_train // batch_size)
+            callbacks.insert(
+                0, ("lr_schedule", LearningRateSchedule(self.learning_rate_schedule, n_steps))
+            )
         optimizer_params = {"optimizer__weight_decay": self.weight_decay, "optimizer__fused": True}
         if self.optimizer == "sgd":
             optimizer_params["optimizer__momentum"] = self.momentum
@@ -338,7 +454,7 @@ class _BaseRegularizedNet(BaseEstimator):
             iterator_train__merge_singleton=True,
             iterator_valid__batch_size=max(batch_size, _EVAL_BATCH_SIZE),
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=_stopping_last(self._build_callbacks(validation=valid is not None)),
+            callbacks=_stopping_last(callbacks),
             verbose=int(self.verbose >= 2),
             device=str(device),
             # Unpickling rebuilds our own module classes, not only tensors.
@@ -355,7 +471,8 @@ class _BaseRegularizedNet(BaseEstimator):
             net.partial_fit(train)
         except ValueError:
             if in_place:  # the previous weights are gone: do not leave a broken model behind
-                for attribute in ("net_", "history_", "loss_curve_", "n_iter_", "best_epoch_"):
+                for attribute in ("net_", "history_", "loss_curve_", "n_iter_", "best_epoch_",
+                                  "n_parameters_"):
                     self.__dict__.pop(attribute, None)
             raise
         finally:

@@ -153,3 +153,52 @@ def r2_of_outputs(y_true, y_pred, sample_weight=None):
     from sklearn.metrics import r2_score
 
     return r2_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+class LearningRateSchedule(Callback):
+    """Set the learning rate before each training batch from the share of training done.
+
+    With ``t`` the fraction of the ``total_steps`` optimizer steps taken and ``lr`` the
+    optimizer's initial learning rate:
+
+    - ``"cosine"``: ``lr · (1 + cos(π t)) / 2``, from ``lr`` down to 0;
+    - ``"onecycle"`` (Smith & Topin 2019, the shape of ``torch.optim.lr_scheduler.OneCycleLR``
+      without its momentum cycling): cosine warm-up from ``lr / 25`` to ``lr`` over the first
+      30% of the steps, then cosine annealing down to ``lr / 25e4``.
+
+    The learning rate of the last batch of each epoch is recorded in ``history`` as ``"lr"``.
+    """
+
+    def __init__(self, kind, total_steps):
+        self.kind = kind
+        self.total_steps = total_steps
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_ = 0
+        self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+
+    def factor(self, t):
+        """Multiplier of the initial learning rate at training fraction ``t`` in [0, 1]."""
+        t = min(max(t, 0.0), 1.0)
+        if self.kind == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * t))
+        warmup, start, end = 0.3, 1.0 / 25.0, 1.0 / 25e4
+        if t < warmup:
+            return start + (1.0 - start) * 0.5 * (1.0 - math.cos(math.pi * t / warmup))
+        return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * (t - warmup) / (1 - warmup)))
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        factor = self.factor(self.step_ / max(self.total_steps - 1, 1))
+        for group, base_lr in zip(net.optimizer_.param_groups, self.base_lrs_, strict=True):
+            group["lr"] = base_lr * factor
+        self.step_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+    def on_train_end(self, net, **kwargs):
+        # Leave the optimizer as configured, so a later partial_fit starts from lr again.
+        for group, base_lr in zip(net.optimizer_.param_groups, self.base_lrs_, strict=True):
+            group["lr"] = base_lr

@@ -195,14 +195,33 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         hidden_layer_sizes=(100,),
         *,
         activation="relu",
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        share_hidden_layers=False,
         dropout=0.0,
         batch_norm=False,
         weight_decay=0.0,
         l1=0.0,
         label_smoothing=0.0,
         class_weight=None,
+        noise_std=0.0,
+        mixup_alpha=0.0,
+        augment_shift=0,
+        augment_rotation=0.0,
+        augment_flip=False,
+        adversarial=None,
+        adversarial_eps=0.1,
+        adversarial_steps=3,
+        adversarial_step_size=None,
+        adversarial_weight=0.5,
+        vq_codes=None,
+        vq_commitment=0.25,
+        vq_ema=False,
+        vq_reseed=True,
         optimizer="adam",
         learning_rate_init=0.001,
+        learning_rate_schedule="constant",
         momentum=0.9,
         batch_size="auto",
         max_iter=200,
@@ -216,9 +235,18 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         verbose=0,
     ):
         super().__init__(
-            hidden_layer_sizes, activation=activation, dropout=dropout, batch_norm=batch_norm,
-            weight_decay=weight_decay, l1=l1, optimizer=optimizer,
-            learning_rate_init=learning_rate_init, momentum=momentum, batch_size=batch_size,
+            hidden_layer_sizes, activation=activation, architecture=architecture,
+            image_shape=image_shape, conv_channels=conv_channels,
+            share_hidden_layers=share_hidden_layers, dropout=dropout, batch_norm=batch_norm,
+            weight_decay=weight_decay, l1=l1, noise_std=noise_std, mixup_alpha=mixup_alpha,
+            augment_shift=augment_shift, augment_rotation=augment_rotation,
+            augment_flip=augment_flip, adversarial=adversarial, adversarial_eps=adversarial_eps,
+            adversarial_steps=adversarial_steps, adversarial_step_size=adversarial_step_size,
+            adversarial_weight=adversarial_weight, vq_codes=vq_codes,
+            vq_commitment=vq_commitment, vq_ema=vq_ema, vq_reseed=vq_reseed,
+            optimizer=optimizer, learning_rate_init=learning_rate_init,
+            learning_rate_schedule=learning_rate_schedule, momentum=momentum,
+            batch_size=batch_size,
             max_iter=max_iter, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
             warm_start=warm_start, device=device, random_state=random_state, verbose=verbose,
@@ -324,6 +352,9 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         return self._encode_y(y)
 
     def _n_outputs(self):
+        return len(self.classes_)
+
+    def _mixup_classes(self):
         return len(self.classes_)
 
     def _class_sample_weight(self, y):

@@ -1,5 +1,7 @@
 """PyTorch modules built from the estimators' hyperparameters: the MLP and its dropout."""
 
+import numbers
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -52,47 +54,110 @@ class Dropout(nn.Module):
         return f"p={self.p}"
 
 
-class MLP(nn.Module):
-    """Fully connected network: ``hidden`` blocks, then a linear ``output`` layer (logits).
+def check_activation(activation):
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}.")
+    return ACTIVATIONS[activation]
 
-    Each hidden block is ``Linear -> [BatchNorm1d] -> activation -> [Dropout]``. The two parts
-    are separate attributes so that a layer can be inserted between them (a bottleneck) and
-    the hidden features read on their own.
+
+def dense_block(n_in, n_out, activation, batch_norm):
+    """``Linear -> [BatchNorm1d] -> activation``; with the norm the linear layer has no bias
+    (the normalization's shift replaces it)."""
+    layers = [nn.Linear(n_in, n_out, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(n_out))
+    layers.append(check_activation(activation)())
+    return nn.Sequential(*layers)
+
+
+class MLP(nn.Module):
+    """Fully connected network, optionally with one weight matrix shared by the hidden layers.
+
+    The network is split into ``features`` (input to the last hidden layer's activations, with
+    dropout between hidden blocks) and ``head`` (dropout, then the linear ``output`` layer), so
+    that a bottleneck such as :class:`skreg.nn.VQLayer` can sit between them and see the
+    hidden activations before dropout.
 
     Parameters
     ----------
     n_features : int
-    hidden_layer_sizes : sequence of int
+        Number of input features.
     n_outputs : int
-    activation : {"identity", "logistic", "tanh", "relu"}
-    dropout : float in [0, 1)
-        Drop probability of each hidden unit in training.
-    batch_norm : bool
-        Normalize each hidden pre-activation over the mini-batch. The linear layer before it
-        then has no bias (the normalization's shift replaces it).
+        Number of outputs (logits for a classifier).
+    hidden_layer_sizes : sequence of int, default=(100,)
+        Units of each hidden layer.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    dropout : float in [0, 1), default=0.0
+        Probability of zeroing each hidden unit during training, after every hidden layer.
+    batch_norm : bool, default=False
+        Batch normalization before each hidden activation (the linear layer before it then
+        has no bias).
+    share_hidden_layers : bool, default=False
+        All hidden layers after the first use one weight matrix (each keeps its own bias and
+        batch norm), which needs all hidden layers after the first of the same size. With L
+        hidden layers of h units this saves (L - 2)·h² parameters.
     """
 
     def __init__(
-        self, n_features, hidden_layer_sizes, n_outputs, *, activation="relu", dropout=0.0,
+        self,
+        n_features,
+        n_outputs,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
         batch_norm=False,
+        share_hidden_layers=False,
     ):
         super().__init__()
+        sizes = check_positive_ints("hidden_layer_sizes", hidden_layer_sizes, allow_empty=True)
+        dropout = check_dropout(dropout)
+        if share_hidden_layers and len(set(sizes)) > 1:
+            raise ValueError(
+                "share_hidden_layers=True needs all hidden layers of the same size, got "
+                f"hidden_layer_sizes={hidden_layer_sizes!r}."
+            )
         blocks = []
-        width_in = n_features
-        for width in hidden_layer_sizes:
-            layers = [nn.Linear(width_in, width, bias=not batch_norm)]
-            if batch_norm:
-                layers.append(nn.BatchNorm1d(width))
-            layers.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(Dropout(dropout))
-            blocks.append(nn.Sequential(*layers))
-            width_in = width
-        self.hidden = nn.Sequential(*blocks)
-        self.output = nn.Linear(width_in, n_outputs)
+        n_in = n_features
+        for n_units in sizes:
+            if blocks and dropout:
+                blocks.append(Dropout(dropout))
+            blocks.append(dense_block(n_in, n_units, activation, batch_norm))
+            n_in = n_units
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(n_in, n_outputs))
+        self.hidden_layers = [b[0] for b in blocks if isinstance(b, nn.Sequential)]
+        if share_hidden_layers:
+            for layer in self.hidden_layers[2:]:
+                # Tying, as for tied embeddings: every later layer holds the same Parameter.
+                layer.weight = self.hidden_layers[1].weight
+
+    @property
+    def output(self):
+        """The output layer (``nn.Linear``)."""
+        return self.head[-1]
 
     def forward(self, X):
-        return self.output(self.hidden(X))
+        return self.head(self.features(X))
+
+
+def check_positive_ints(name, values, *, allow_empty):
+    """``values`` as a tuple of positive ints; a clear ValueError naming ``name`` otherwise."""
+    if isinstance(values, numbers.Integral) and not isinstance(values, bool):
+        values = (values,)
+    ok = isinstance(values, (tuple, list)) and (allow_empty or len(values) > 0)
+    ok = ok and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in values
+    )
+    if not ok:
+        raise ValueError(f"{name} must be a tuple of positive integers, got {values!r}.")
+    return tuple(int(v) for v in values)
+
+
+def check_dropout(dropout):
+    if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
+    return float(dropout)
 
 
 def penalized_parameters(module):

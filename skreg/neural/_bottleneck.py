@@ -1,0 +1,101 @@
+"""The VQ bottleneck of the estimators: a :class:`~skreg.nn.VQLayer` between a network's hidden
+features and its head, its loss as a penalty, and its per-epoch code usage in ``history``.
+
+Three small pieces, wired by ``_BaseRegularizedNet`` when ``vq_codes`` is set:
+
+- :class:`VQBottleneck` wraps a module split into ``features`` and ``head`` (the MLP and the
+  CNN both are) and quantizes the last hidden activations;
+- :class:`VQPenalty` adds the layer's codebook + commitment loss of the training forward pass
+  to the training loss;
+- :class:`VQUsage` records ``vq_perplexity`` and ``vq_codes_used`` of the training batches of
+  each epoch.
+"""
+
+import math
+
+import torch
+from skorch.callbacks import Callback
+from torch import nn
+
+from skreg.nn import VQLayer
+
+
+class VQBottleneck(nn.Module):
+    """``head(quantize(features(X)))``: a VQ layer after the last hidden layer of ``network``.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        A module with ``features`` (input to the last hidden activations) and ``head``
+        (dropout and the output layer) whose first linear layer gives the code size.
+    n_codes : int
+        Codebook size.
+    **vq_params
+        Passed to :class:`~skreg.nn.VQLayer` (``commitment_cost``, ``ema``, ...).
+    """
+
+    def __init__(self, network, n_codes, **vq_params):
+        super().__init__()
+        self.features = network.features
+        self.head = network.head
+        code_dim = self.output.in_features
+        self.vq = VQLayer(n_codes, code_dim, **vq_params)
+        self.vq_loss_ = None
+
+    @property
+    def output(self):
+        """The output layer (``nn.Linear``)."""
+        return self.head[-1]
+
+    def forward(self, X):
+        quantized, loss, _ = self.vq(self.features(X))
+        if self.training:
+            # Read (and cleared) by VQPenalty: a graph-holding tensor must not outlive the step.
+            self.vq_loss_ = loss
+        return self.head(quantized)
+
+
+def find_vq_layer(module):
+    """The :class:`~skreg.nn.VQLayer` inside ``module``, or None."""
+    return next((m for m in module.modules() if isinstance(m, VQLayer)), None)
+
+
+class VQPenalty:
+    """The VQ layer's codebook + commitment loss from the latest training forward pass."""
+
+    def __call__(self, net):
+        module = net.module_
+        loss, module.vq_loss_ = module.vq_loss_, None
+        if loss is None:
+            return torch.zeros((), device=net.device)
+        return loss
+
+
+class VQUsage(Callback):
+    """Record the code usage of each epoch's training batches in ``history``.
+
+    ``vq_perplexity`` is ``exp(-sum p_k log p_k)`` over the share ``p_k`` of the training
+    vectors assigned to code ``k`` during the epoch (``n_codes`` when all are used equally);
+    ``vq_codes_used`` is the number of codes assigned at least one vector. Before the codebook
+    is initialized from data (the first batches) nothing is assigned and both are 0.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.counts_ = None
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        counts = find_vq_layer(net.module_).last_counts
+        if counts is not None:
+            self.counts_ = counts.clone() if self.counts_ is None else self.counts_ + counts
+
+    def on_epoch_end(self, net, **kwargs):
+        perplexity, used = 0.0, 0
+        if self.counts_ is not None and int(self.counts_.sum()) > 0:
+            p = self.counts_.double() / self.counts_.sum()
+            perplexity = math.exp(-float(torch.special.xlogy(p, p).sum()))
+            used = int((self.counts_ > 0).sum())
+        net.history.record("vq_perplexity", perplexity)
+        net.history.record("vq_codes_used", used)
+        self.counts_ = None
