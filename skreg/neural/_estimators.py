@@ -31,6 +31,20 @@ _COMMON_PARAMETERS = """\
         Width of each hidden layer.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation of the hidden layers.
+    architecture : {"mlp", "cnn"}, default="mlp"
+        ``"cnn"`` treats each row of X as a flattened image of ``image_shape`` and starts with
+        convolution blocks (3×3 kernels, "same" padding, activation, 2×2 max pooling), whose
+        kernels are shared across positions: the weight sharing of the notes. The dense
+        ``hidden_layer_sizes`` layers follow the convolutions.
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(channels, height, width)`` of the images whose pixels, in C
+        order, are the columns of X (the bundled 8×8 digits are ``(8, 8)``). Needed by
+        ``architecture="cnn"`` and the ``augment_*`` options.
+    conv_channels : tuple of int, default=(32, 64)
+        Output channels of each convolution block of ``architecture="cnn"``.
+    share_hidden_layers : bool, default=False
+        MLP only: every hidden layer after the first uses one weight matrix (each keeps its
+        bias), so all of them must have the same size; ``n_parameters_`` shows the saving.
     dropout : float in [0, 1), default=0.0
         Probability of zeroing each hidden unit during training (inverted dropout: the kept
         units are scaled by 1 / (1 - p), so nothing changes at prediction time).
@@ -44,10 +58,61 @@ _COMMON_PARAMETERS = """\
         ``W -= learning_rate_init * weight_decay * W``.
     l1 : float >= 0, default=0.0
         Strength of the L1 penalty ``l1 * sum(|W|)`` on the weight matrices, added to the loss.
+    noise_std : float >= 0, default=0.0
+        Standard deviation of Gaussian noise added to every input of each training batch.
+    mixup_alpha : float >= 0, default=0.0
+        Mixup (Zhang et al. 2018) of training batches: each sample and its target (one-hot,
+        then label-smoothed, for a classifier) are mixed with a random partner of the batch
+        with weight λ ~ Beta(mixup_alpha, mixup_alpha), one λ per batch. 0 turns it off.
+    augment_shift : int >= 0, default=0
+        Shift each training image by up to this many pixels along each axis (needs
+        ``image_shape``; uncovered pixels become 0).
+    augment_rotation : float in [0, 180], default=0.0
+        Rotate each training image by a random angle in ±``augment_rotation`` degrees.
+    augment_flip : bool, default=False
+        Mirror half of the training images left-right (off by default: a mirrored digit is
+        another symbol). Augmentations apply to training batches only, never to predictions.
+    adversarial : {"fgsm", "pgd"} or None, default=None
+        Adversarial training: each training batch is also attacked within the L∞ ball of
+        radius ``adversarial_eps`` (FGSM: ``x + eps · sign(∇ₓ loss)``; PGD: projected signed
+        steps from a random start, Madry et al. 2018), with the network in evaluation mode,
+        and the loss on the attacked batch is mixed in. ε is in the units of X as the network
+        receives it: standardize the features first (e.g. ``StandardScaler`` in a Pipeline).
+    adversarial_eps : float >= 0, default=0.1
+        Radius of the attack.
+    adversarial_steps : int >= 1, default=3
+        Number of PGD steps (FGSM takes one).
+    adversarial_step_size : float > 0, default=None
+        PGD step size; None gives ``2.5 * adversarial_eps / adversarial_steps``.
+    adversarial_weight : float in (0, 1], default=0.5
+        Training loss ``(1 - w) * clean loss + w * adversarial loss``; 1 trains on attacked
+        batches only.
+    vq_codes : int or None, default=None
+        Insert a vector-quantization bottleneck (:class:`skreg.nn.VQLayer`) with this many
+        codes after the last hidden layer: each hidden vector is replaced by its nearest code,
+        gradients pass straight through, and the codebook + ``vq_commitment`` × commitment
+        loss joins the training loss. The codebook is initialized by k-means on the first
+        training batches; ``history_`` records ``vq_perplexity`` and ``vq_codes_used`` per
+        epoch.
+    vq_commitment : float >= 0, default=0.25
+        Weight β of the commitment loss (van den Oord et al. 2017).
+    vq_ema : bool, default=False
+        Update the codebook by exponential moving averages (decay 0.99, Laplace smoothing, as
+        Sonnet's VectorQuantizerEMA) instead of by gradient.
+    vq_reseed : bool, default=True
+        Re-seed codes that no training vector chose during the last 50 batches with recent
+        hidden vectors, so that the codebook does not collapse onto a few codes.
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         ``torch.optim`` optimizer (fused kernels where PyTorch has them).
     learning_rate_init : float > 0, default=0.001
-        Learning rate.
+        Learning rate (the peak rate of a schedule).
+    learning_rate_schedule : {"constant", "cosine", "onecycle"}, default="constant"
+        Learning rate over the optimizer steps of one ``fit``, set before each batch:
+        ``"cosine"`` decays it from ``learning_rate_init`` to 0 along a half cosine;
+        ``"onecycle"`` warms up from ``learning_rate_init / 25`` over the first 30% of the
+        steps, then anneals to ``learning_rate_init / 25e4`` (the shape of PyTorch's
+        ``OneCycleLR``). ``partial_fit`` keeps the rate constant. With early stopping the
+        schedule still spans ``max_iter`` epochs.
     momentum : float in [0, 1], default=0.9
         Momentum of ``optimizer="sgd"``; unused otherwise.
     batch_size : int or "auto", default="auto"
@@ -86,13 +151,19 @@ _COMMON_ATTRIBUTES = """\
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the PyTorch module and ``net_.get_loss`` its loss.
     history_ : skorch.History
-        Per-epoch records: ``train_loss`` (the training objective, L1 term included), and with
+        Per-epoch records: ``train_loss`` (the training objective, penalties included), with
         early stopping ``valid_loss`` (the data loss on the held-out part) and the validation
-        score; per-batch records under ``"batches"``.
+        score, with ``vq_codes`` ``vq_perplexity`` and ``vq_codes_used`` (over the epoch's
+        training batches), with a schedule ``lr`` (the rate of the epoch's last batch);
+        per-batch records under ``"batches"``.
     loss_curve_ : list of float
         ``train_loss`` of each epoch.
     n_iter_ : int
         Number of epochs trained, over all warm-started fits and ``partial_fit`` calls.
+    n_parameters_ : int
+        Number of free parameters of the network (fitted by gradient), each shared tensor
+        counted once: what ``share_hidden_layers`` or a CNN's shared kernels save. Batch-norm
+        statistics and an EMA codebook are buffers, not counted.
     best_epoch_ : int or None
         Epoch (1-based, as in ``history_``) whose weights were restored by early stopping;
         ``None`` without early stopping.
@@ -120,8 +191,10 @@ _COMMON_NOTES = """\
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     __doc__ = f"""Multi-layer perceptron classifier whose regularizers are hyperparameters.
 
-    A PyTorch MLP trained with skorch, with dropout, weight decay, L1, label smoothing, batch
-    normalization, early stopping and class weights as plain parameters that
+    A PyTorch MLP (or a CNN for flattened images) trained with skorch, with dropout, weight
+    decay, L1, label smoothing, batch normalization, early stopping, class weights, data
+    augmentation (noise, mixup, image shifts and rotations), adversarial training, weight
+    sharing and a VQ bottleneck as plain parameters that
     :class:`~sklearn.model_selection.GridSearchCV` can tune. Parameter names follow
     :class:`~sklearn.neural_network.MLPClassifier` where one exists.
 
