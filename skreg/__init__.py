@@ -4,6 +4,7 @@ Linear baselines (L1, L2 and Elastic Net on one objective), a vector-quantizatio
 neural estimators on skorch whose regularizers are plain hyperparameters that GridSearchCV can tune.
 """
 
+from skreg import nn as nn  # the PyTorch layers: skreg.nn.VQLayer
 from skreg.linear import ElasticNetClassifier, ElasticNetRegressor
 from skreg.neural import (
     RegularizedNetClassifier,
