@@ -381,6 +381,62 @@ def test_vq_reseed_revives_dead_codes(digits):
     assert used_with > 1.5 * used_without
 
 
+def test_vq_usage_and_loss_cover_clean_and_adversarial_passes(digits, monkeypatch):
+    # With adversarial training each step runs two training passes through the bottleneck:
+    # the usage counts both batches, and the penalty is the mean of both passes' VQ losses.
+    X, y, _, _ = digits
+    from skreg.neural import _bottleneck
+
+    penalties, losses, n_counted = [], [], []
+    pop_loss = _bottleneck.VQBottleneck.pop_step_loss
+    pop_counts = _bottleneck.VQBottleneck.pop_step_counts
+
+    def recording_pop_loss(module):
+        losses.append([loss.item() for loss in module._step_losses])
+        penalty = pop_loss(module)
+        penalties.append(penalty.item())
+        return penalty
+
+    def recording_pop_counts(module):
+        counts = pop_counts(module)
+        n_counted.append(int(counts.sum()))
+        return counts
+
+    monkeypatch.setattr(_bottleneck.VQBottleneck, "pop_step_loss", recording_pop_loss)
+    monkeypatch.setattr(_bottleneck.VQBottleneck, "pop_step_counts", recording_pop_counts)
+    max_iter = 2
+    clf = small(vq_codes=8, adversarial="fgsm", adversarial_eps=0.1, max_iter=max_iter)
+    clf.fit(X, y)
+    # The codebook exists from the first batch on (64 rows >= 8 codes): every pass quantizes.
+    assert len(losses) == max_iter * N_BATCHES
+    assert all(len(step) == 2 for step in losses)
+    assert penalties == pytest.approx([np.mean(step) for step in losses], rel=1e-6)
+    assert sum(n_counted) == max_iter * 2 * N_TRAIN
+
+
+def test_vq_layer_without_codebook_is_the_identity_in_both_modes(digits):
+    # partial_fit on fewer rows than codes: no codebook yet, and prediction must compute what
+    # training computed (the identity), not quantize with the random initial codes.
+    X, y, X_test, _ = digits
+    clf = small(vq_codes=64)
+    clf.partial_fit(X[:20], y[:20], classes=np.unique(y))
+    assert not bool(clf.net_.module_.vq.initialized)
+    features = clf.net_.module_.features
+    with torch.no_grad():
+        features.eval()
+        hidden = features(torch.as_tensor(X_test, dtype=torch.float32))
+        expected = clf.net_.module_.head.eval()(hidden)
+    assert_allclose(eval_forward(clf, X_test).numpy(), expected.numpy(), rtol=1e-6)
+    clf.partial_fit(X, y)  # enough rows now: the codebook is initialized from them
+    assert bool(clf.net_.module_.vq.initialized)
+
+
+def test_vq_codes_above_the_number_of_training_samples_is_an_error(digits):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match="vq_codes=64 needs at least"):
+        small(vq_codes=64).fit(X[:40], y[:40])
+
+
 @pytest.mark.parametrize("vq_ema", [False, True])
 def test_predictions_never_change_the_codebook(digits, vq_ema):
     X, y, X_test, y_test = digits
@@ -499,12 +555,6 @@ def test_partial_fit_ignores_the_schedule(digits):
     assert clf.n_iter_ == 5
 
 
-@pytest.mark.xfail(
-    reason="_BaseRegularizedNet._build_net counts ceil(n_train / batch_size) steps per epoch, "
-    "but BatchIterator(merge_singleton=True) folds a last batch of one row into the one "
-    "before it: the schedule then ends before it is done (cosine stops at ~0.31 * lr here)",
-    strict=True,
-)
 def test_schedule_ends_when_a_singleton_last_batch_is_merged(digits):
     X, y, _, _ = digits
     n, max_iter = 2 * BATCH_SIZE + 1, 3  # 2 batches an epoch, the last one of 65 rows

@@ -240,3 +240,16 @@ def test_loaded_layer_is_not_initialized_again():
 def test_invalid_parameters_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         VQLayer(**kwargs)
+
+
+def test_layer_without_codebook_is_the_identity_in_training_and_evaluation():
+    # Fewer training vectors than codes: no codebook yet, and evaluation computes what training
+    # did (the identity), instead of quantizing with the random initial codes.
+    torch.manual_seed(0)
+    vq = VQLayer(8, 3)
+    x = torch.randn(5, 3)
+    for mode in (vq.train(), vq.eval()):
+        quantized, loss, perplexity = mode(x)
+        assert torch.equal(quantized, x)
+        assert loss.item() == 0.0 and perplexity.item() == 0.0
+    assert not bool(vq.initialized)

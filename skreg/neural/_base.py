@@ -29,7 +29,7 @@ from skreg.neural._callbacks import (
     EpochProgressBar,
     LearningRateSchedule,
 )
-from skreg.neural._data import TensorDataset, as_tensor
+from skreg.neural._data import BatchIterator, TensorDataset, as_tensor
 from skreg.neural._net import L1Penalty, RegularizedNet
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -365,6 +365,13 @@ class _BaseRegularizedNet(BaseEstimator):
         else:
             train_rows, valid_rows = slice(None), None
 
+        if self.vq_codes is not None and not incremental:
+            n_train = X.shape[0] if valid_rows is None else len(train_rows)
+            if n_train < self.vq_codes:
+                raise ValueError(
+                    f"vq_codes={self.vq_codes} needs at least as many training samples to "
+                    f"initialize the codebook from, got {n_train}."
+                )
         with _seeded_torch_rng(torch_seed, device):
             train = _tensor_dataset(X, targets, weights, train_rows, device)
             if incremental and continuing:
@@ -436,7 +443,7 @@ class _BaseRegularizedNet(BaseEstimator):
         callbacks = self._build_callbacks(validation=valid is not None)
         if self.learning_rate_schedule != "constant" and not incremental:
             # The schedule spans this fit's optimizer steps (partial_fit keeps the rate fixed).
-            n_steps = epochs * -(-n_train // batch_size)
+            n_steps = epochs * len(BatchIterator(range(n_train), batch_size, merge_singleton=True))
             callbacks.insert(
                 0, ("lr_schedule", LearningRateSchedule(self.learning_rate_schedule, n_steps))
             )

@@ -5,10 +5,10 @@ Three small pieces, wired by ``_BaseRegularizedNet`` when ``vq_codes`` is set:
 
 - :class:`VQBottleneck` wraps a module split into ``features`` and ``head`` (the MLP and the
   CNN both are) and quantizes the last hidden activations;
-- :class:`VQPenalty` adds the layer's codebook + commitment loss of the training forward pass
-  to the training loss;
-- :class:`VQUsage` records ``vq_perplexity`` and ``vq_codes_used`` of the training batches of
-  each epoch.
+- :class:`VQPenalty` adds the layer's codebook + commitment loss of the training step's
+  forward passes (clean and, with adversarial training, attacked batches) to the training loss;
+- :class:`VQUsage` records ``vq_perplexity`` and ``vq_codes_used`` over the training vectors
+  of each epoch (of every training forward pass).
 """
 
 import math
@@ -40,7 +40,8 @@ class VQBottleneck(nn.Module):
         self.head = network.head
         code_dim = self.output.in_features
         self.vq = VQLayer(n_codes, code_dim, **vq_params)
-        self.vq_loss_ = None
+        self._step_losses = []
+        self._step_counts = None
 
     @property
     def output(self):
@@ -50,32 +51,43 @@ class VQBottleneck(nn.Module):
     def forward(self, X):
         quantized, loss, _ = self.vq(self.features(X))
         if self.training:
-            # Read (and cleared) by VQPenalty: a graph-holding tensor must not outlive the step.
-            self.vq_loss_ = loss
+            # A training step may run several forward passes (clean and adversarial batches):
+            # their losses and code counts are kept until the step reads them. The losses hold
+            # graphs, so they must not outlive the step (VQPenalty clears them).
+            self._step_losses.append(loss)
+            counts = self.vq.last_counts
+            if counts is not None:
+                self._step_counts = (
+                    counts.clone() if self._step_counts is None else self._step_counts + counts
+                )
         return self.head(quantized)
 
+    def pop_step_loss(self):
+        """Mean VQ loss of the training forward passes since the last call (0 if none)."""
+        losses, self._step_losses = self._step_losses, []
+        if not losses:
+            return self.output.weight.new_zeros(())
+        return torch.stack(losses).mean()
 
-def find_vq_layer(module):
-    """The :class:`~skreg.nn.VQLayer` inside ``module``, or None."""
-    return next((m for m in module.modules() if isinstance(m, VQLayer)), None)
+    def pop_step_counts(self):
+        """Code counts of the training forward passes since the last call, or None."""
+        counts, self._step_counts = self._step_counts, None
+        return counts
 
 
 class VQPenalty:
-    """The VQ layer's codebook + commitment loss from the latest training forward pass."""
+    """The VQ layer's codebook + commitment loss, averaged over the step's training passes."""
 
     def __call__(self, net):
-        module = net.module_
-        loss, module.vq_loss_ = module.vq_loss_, None
-        if loss is None:
-            return torch.zeros((), device=net.device)
-        return loss
+        return net.module_.pop_step_loss()
 
 
 class VQUsage(Callback):
     """Record the code usage of each epoch's training batches in ``history``.
 
     ``vq_perplexity`` is ``exp(-sum p_k log p_k)`` over the share ``p_k`` of the training
-    vectors assigned to code ``k`` during the epoch (``n_codes`` when all are used equally);
+    vectors assigned to code ``k`` during the epoch (with adversarial training, the clean and
+    the attacked vectors) (``n_codes`` when all are used equally);
     ``vq_codes_used`` is the number of codes assigned at least one vector. Before the codebook
     is initialized from data (the first batches) nothing is assigned and both are 0.
     """
@@ -86,7 +98,7 @@ class VQUsage(Callback):
     def on_batch_end(self, net, training=False, **kwargs):
         if not training:
             return
-        counts = find_vq_layer(net.module_).last_counts
+        counts = net.module_.pop_step_counts()
         if counts is not None:
             self.counts_ = counts.clone() if self.counts_ is None else self.counts_ + counts
 

@@ -95,8 +95,9 @@ class VQLayer(nn.Module):
         ``"data"``: on the first training batches, once ``n_codes`` input vectors have been
         seen, run k-means (k-means++ seeding, ``kmeans_iters`` Lloyd iterations) on them and
         use the centers as codebook; until then the layer passes its input through unchanged
-        with zero loss and zero perplexity. ``"uniform"``: codes drawn uniformly in
-        ±1/``n_codes`` (the notes' choice, far from inputs of unit scale).
+        with zero loss and zero perplexity, in training and evaluation mode alike.
+        ``"uniform"``: codes drawn uniformly in ±1/``n_codes`` (the notes' choice, far from
+        inputs of unit scale).
     kmeans_iters : int, default=10
         Lloyd iterations of the data initialization.
     dead_code_threshold : int, default=1
@@ -244,12 +245,15 @@ class VQLayer(nn.Module):
         flat_x = self._flatten(x)
         if self.training:
             self._remember(flat_x.detach())
-            if not bool(self.initialized):
-                if self._n_recent < self.n_codes:
-                    self.last_counts = None
-                    return x, x.new_zeros(()), x.new_zeros(())
+            if not bool(self.initialized) and self._n_recent >= self.n_codes:
                 self._initialize_from_data()
-            self._reseed_dead_codes()
+            if bool(self.initialized):
+                self._reseed_dead_codes()
+        if not bool(self.initialized):
+            # No codebook yet (fewer than n_codes training vectors seen): the identity, in
+            # training and in evaluation alike, so that both compute the same function.
+            self.last_counts = None
+            return x, x.new_zeros(()), x.new_zeros(())
 
         codebook = self.codebook
         indices = nearest_code(flat_x.detach(), codebook.detach(), self.chunk_size)
