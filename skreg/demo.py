@@ -139,7 +139,7 @@ def adversarial_and_vq_section(quick):
         "VQ bottleneck, 128 codes": {"vq_codes": 128, "vq_ema": True},
         "  without re-seeding": {"vq_codes": 128, "vq_ema": True, "vq_reseed": False},
     }
-    print(f"{'training':>24} {'clean acc':>10} {'PGD eps=0.3':>12} {'codes used':>11}")
+    print(f"{'training':>25} {'clean acc':>10} {'PGD eps=0.3':>12} {'codes used':>11}")
     for name, params in configs.items():
         model = RegularizedNetClassifier((256,), max_iter=epochs, random_state=0, **params)
         model.fit(X_train, y_train)
