@@ -6,6 +6,7 @@ from numpy.testing import assert_allclose
 from skorch.history import History
 from torch import nn
 
+from skreg.neural._bottleneck import CODEBOOK_LR_FACTOR, VQBottleneck
 from skreg.neural._callbacks import DivergenceGuard, EarlyStopping
 from skreg.neural._data import Batch, BatchIterator, TensorDataset
 from skreg.neural._modules import MLP, Dropout, penalized_parameters
@@ -119,6 +120,23 @@ def test_optimizer_decays_weight_matrices_only():
     assert decayed["weight_decay"] == 0.5 and not_decayed["weight_decay"] == 0.0
     assert {id(p) for p in decayed["params"]} == {id(w) for w in penalized_parameters(module)}
     assert len(not_decayed["params"]) == 3  # norm scale, norm shift, output bias
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.5])
+@pytest.mark.parametrize("ema", [False, True])
+def test_optimizer_steps_a_gradient_codebook_faster_and_never_decays_it(weight_decay, ema):
+    module = VQBottleneck(MLP(3, 2, hidden_layer_sizes=[4]), 5, ema=ema)
+    net = _net(module, nn.CrossEntropyLoss(reduction="none"), optimizer=torch.optim.Adam,
+               lr=0.01, optimizer__weight_decay=weight_decay)
+    groups = {id(p): group for group in net.optimizer_.param_groups for p in group["params"]}
+    for name, param in module.named_parameters():
+        group = groups.pop(id(param))
+        codebook = name == "vq.codebook"
+        decayed = weight_decay and param.ndim == 2 and not codebook
+        assert group["lr"] == pytest.approx(0.01 * (CODEBOOK_LR_FACTOR if codebook else 1))
+        assert group["weight_decay"] == (weight_decay if decayed else 0.0)
+    assert not groups  # every optimized parameter is one of the module's
+    assert ("vq.codebook" in dict(module.named_parameters())) is not ema  # EMA: a buffer
 
 
 def test_training_step_composes_transform_adversary_and_penalty():

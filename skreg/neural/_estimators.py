@@ -98,7 +98,9 @@ _COMMON_PARAMETERS = """\
         Weight β of the commitment loss (van den Oord et al. 2017).
     vq_ema : bool, default=False
         Update the codebook by exponential moving averages (decay 0.99, Laplace smoothing, as
-        Sonnet's VectorQuantizerEMA) instead of by gradient.
+        Sonnet's VectorQuantizerEMA) instead of by gradient. A codebook learned by gradient
+        takes 10 times the learning rate of the rest of the network (and follows the same
+        schedule), so that the codes keep up with the features they quantize.
     vq_reseed : bool, default=True
         Re-seed codes that no training vector chose during the last 50 batches with recent
         hidden vectors, so that the codebook does not collapse onto a few codes.

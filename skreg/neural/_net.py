@@ -37,6 +37,7 @@ import torch
 from skorch import NeuralNet
 from skorch.utils import is_dataset, to_tensor
 
+from skreg.neural._bottleneck import CODEBOOK_LR_FACTOR, gradient_codebooks
 from skreg.neural._data import Batch, BatchIterator, TensorDataset, as_tensor
 from skreg.neural._modules import penalized_parameters
 
@@ -79,16 +80,21 @@ class RegularizedNet(NeuralNet):
         weight_decay = kwargs.pop("weight_decay", 0.0)
         fused = kwargs.pop("fused", False)
         params = [p for _, p in self.get_all_learnable_params()]
+        # Codebooks learned by gradient take larger steps than the rest (see
+        # CODEBOOK_LR_FACTOR); they are never decayed.
+        codebooks = {id(p) for p in gradient_codebooks(self.module_)}
         if weight_decay:
             penalized = {id(p) for p in penalized_parameters(self.module_)}
-            groups = [
-                {"params": [p for p in params if id(p) in penalized],
-                 "weight_decay": weight_decay},
-                {"params": [p for p in params if id(p) not in penalized], "weight_decay": 0.0},
-            ]
-            groups = [group for group in groups if group["params"]]
         else:  # one group: the optimizer step then runs one kernel over all parameters
-            groups = [{"params": params, "weight_decay": 0.0}]
+            penalized = set()
+        groups = [
+            {"params": [p for p in params if id(p) in penalized], "weight_decay": weight_decay},
+            {"params": [p for p in params if id(p) not in penalized | codebooks],
+             "weight_decay": 0.0},
+            {"params": [p for p in params if id(p) in codebooks], "weight_decay": 0.0,
+             "lr": self.lr * CODEBOOK_LR_FACTOR},
+        ]
+        groups = [group for group in groups if group["params"]]
         if fused:
             try:
                 self.optimizer_ = self.optimizer(groups, lr=self.lr, fused=True, **kwargs)

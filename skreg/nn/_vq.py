@@ -85,7 +85,10 @@ class VQLayer(nn.Module):
     ema : bool, default=False
         Update the codebook with exponential moving averages of the assigned inputs (Sonnet's
         ``VectorQuantizerEMA``) instead of by gradient. The codebook is then a buffer, not a
-        parameter, and the returned loss is the commitment loss only.
+        parameter, and the returned loss is the commitment loss only. A codebook learned by
+        gradient moves only on the steps that select its codes; give it a larger learning rate
+        than the rest of the model (skreg's estimators use 10 times the rate), or the codes
+        lag behind the inputs and fewer of them stay in use.
     decay : float, default=0.99
         Decay of the moving averages when ``ema=True``.
     epsilon : float, default=1e-5
