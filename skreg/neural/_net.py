@@ -81,12 +81,10 @@ class RegularizedNet(NeuralNet):
         fused = kwargs.pop("fused", False)
         params = [p for _, p in self.get_all_learnable_params()]
         # Codebooks learned by gradient take larger steps than the rest (see
-        # CODEBOOK_LR_FACTOR); they are never decayed.
+        # CODEBOOK_LR_FACTOR) and are never decayed. Without weight decay or such codebooks
+        # there is one group: the optimizer step then runs one kernel over all parameters.
         codebooks = {id(p) for p in gradient_codebooks(self.module_)}
-        if weight_decay:
-            penalized = {id(p) for p in penalized_parameters(self.module_)}
-        else:  # one group: the optimizer step then runs one kernel over all parameters
-            penalized = set()
+        penalized = {id(p) for p in penalized_parameters(self.module_)} if weight_decay else set()
         groups = [
             {"params": [p for p in params if id(p) in penalized], "weight_decay": weight_decay},
             {"params": [p for p in params if id(p) not in penalized | codebooks],
