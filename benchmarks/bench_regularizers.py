@@ -32,6 +32,7 @@ too few epochs and seeds for the targets to mean anything)
 """
 
 import argparse
+import contextlib
 import os
 import time
 
@@ -70,6 +71,17 @@ def verdict(met):
     return "met" if met else "MISSED"
 
 
+@contextlib.contextmanager
+def torch_threads(n):
+    """Run the block with torch on ``n`` threads, then restore the previous number."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 # ---- 1. digits as images ----------------------------------------------------------------
 
 RECIPE = {"dropout": 0.3, "optimizer": "adamw", "weight_decay": 0.05, "label_smoothing": 0.1,
@@ -96,34 +108,29 @@ def section_images(quick):
           f"{TRAIN_THREADS} threads, mean (min .. max); 1-thread: CPU s of the seed-0 fit")
     print(f"  {'network':<30s} {'parameters':>10s}  {'test accuracy':<26s}  "
           f"{'fit wall s (2 threads)':<22s} {'1-thread CPU s':>14s}")
-    default_threads = torch.get_num_threads()
     X_train, _, y_train, _ = digits_split(0)
     for params in (IMAGE_NETS["MLP (256, 256, 256)"], CNN):  # first-use costs paid here
         RegularizedNetClassifier(max_iter=1, random_state=0, **params).fit(X_train, y_train)
     results = {}
-    try:
-        for name, params in IMAGE_NETS.items():
-            accuracies, walls = [], []
-            for seed in seeds:
-                X_train, X_test, y_train, y_test = digits_split(seed)
-                torch.set_num_threads(TRAIN_THREADS)
+    for name, params in IMAGE_NETS.items():
+        accuracies, walls = [], []
+        for seed in seeds:
+            X_train, X_test, y_train, y_test = digits_split(seed)
+            with torch_threads(TRAIN_THREADS):
                 start = time.perf_counter()
                 model = RegularizedNetClassifier(max_iter=epochs, random_state=seed, **params)
                 model.fit(X_train, y_train)
                 walls.append(time.perf_counter() - start)
-                accuracies.append(model.score(X_test, y_test))
-            X_train, _, y_train, _ = digits_split(seeds[0])
-            with threadpool_limits(1):
-                torch.set_num_threads(1)
-                start = time.process_time()
-                RegularizedNetClassifier(max_iter=epochs, random_state=seeds[0], **params).fit(
-                    X_train, y_train)
-                cpu_one = time.process_time() - start
-            results[name] = (accuracies, walls)
-            print(f"  {name:<30s} {model.n_parameters_:10,d}  {stats(accuracies):<26s}  "
-                  f"{stats(walls, '{:.1f}'):<22s} {cpu_one:14.1f}", flush=True)
-    finally:
-        torch.set_num_threads(default_threads)
+            accuracies.append(model.score(X_test, y_test))
+        X_train, _, y_train, _ = digits_split(seeds[0])
+        with threadpool_limits(1), torch_threads(1):
+            start = time.process_time()
+            RegularizedNetClassifier(max_iter=epochs, random_state=seeds[0], **params).fit(
+                X_train, y_train)
+            cpu_one = time.process_time() - start
+        results[name] = (accuracies, walls)
+        print(f"  {name:<30s} {model.n_parameters_:10,d}  {stats(accuracies):<26s}  "
+              f"{stats(walls, '{:.1f}'):<22s} {cpu_one:14.1f}", flush=True)
     accuracies, walls = results[CNN_AUG]
     for subject, reference in [(CNN_AUG, "CNN (32, 64) + dense 256"),
                                ("MLP (256, 256, 256), shared", "MLP (256, 256, 256)")]:
@@ -157,10 +164,8 @@ def section_adversarial(quick):
           "PGD from a seeded random start): mean (min .. max)")
     print(f"  {'training':<28s} {'clean':<26s} {'FGSM':<26s} {'PGD, 10 steps':<26s} "
           f"{'PGD, 50 steps':<26s} {'fit s':>5s}")
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(TRAIN_THREADS)
     results = {}
-    try:
+    with torch_threads(TRAIN_THREADS):
         for name, params in ADVERSARIAL_NETS.items():
             rows = []
             for seed in seeds:
@@ -181,8 +186,6 @@ def section_adversarial(quick):
             results[name] = rows
             print(f"  {name:<28s} " + " ".join(f"{stats(rows[:, k]):<26s}" for k in range(4))
                   + f" {rows[:, 4].mean():5.1f}", flush=True)
-    finally:
-        torch.set_num_threads(torch_threads)
     standard = results["standard"]
     print("  differences to standard training, paired by seed (points): mean (min .. max)")
     for name, rows in results.items():
@@ -232,10 +235,8 @@ def section_vq(quick):
           "mean (min .. max)")
     print(f"  {'network':<30s} {'test accuracy':<26s} {'codes used, train':<24s} "
           f"{'perplexity, train':<20s} {'codes used, test':<22s} {'perplexity, test':<20s}")
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(TRAIN_THREADS)
     results = {}
-    try:
+    with torch_threads(TRAIN_THREADS):
         for name, params in VQ_NETS.items():
             rows = []
             for seed in seeds:
@@ -255,8 +256,6 @@ def section_vq(quick):
                 line += (f" {stats(rows[:, 1], '{:.1f}'):<24s} {stats(rows[:, 2], '{:.1f}'):<20s}"
                          f" {stats(rows[:, 3], '{:.1f}'):<22s} {stats(rows[:, 4], '{:.1f}'):<20s}")
             print(line, flush=True)
-    finally:
-        torch.set_num_threads(torch_threads)
     plain = results["no bottleneck"][:, 0]
     print(f"  targets: >= {0.9 * N_CODES:.1f} of {N_CODES} codes (90%) in use at the end "
           "(min over seeds); accuracy within 1 point of the net without bottleneck (mean over "
