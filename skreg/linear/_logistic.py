@@ -12,9 +12,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skreg.linear._base import PENALTY_PARAMETER_CONSTRAINTS, check_sample_weight
+from skreg.utils._doc_link import DocLinkMixin
 
 
-class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
+class ElasticNetClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression with L1, L2 or Elastic Net penalty, on the regressor's scale.
 
     Binary and multiclass (multinomial) logistic regression whose penalty has the same
@@ -76,7 +77,7 @@ class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also

@@ -99,8 +99,9 @@ class VQLayer(nn.Module):
         seen, run k-means (k-means++ seeding, ``kmeans_iters`` Lloyd iterations) on them and
         use the centers as codebook; until then the layer passes its input through unchanged
         with zero loss and zero perplexity, in training and evaluation mode alike.
-        ``"uniform"``: codes drawn uniformly in ±1/``n_codes`` (the notes' choice, far from
-        inputs of unit scale).
+        ``"uniform"``: codes drawn uniformly in ±1/``n_codes`` (a common choice of PyTorch
+        VQ-VAE implementations; far from inputs of unit scale, so many codes may never be
+        chosen).
     kmeans_iters : int, default=10
         Lloyd iterations of the data initialization.
     dead_code_threshold : int, default=1
