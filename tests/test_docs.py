@@ -55,7 +55,9 @@ def test_docs_build(tmp_path):
     # The HTML repr's "?" link is the page this build wrote for the estimator.
     for name, estimator in all_estimators():
         link = estimator()._get_doc_link()
-        assert link.startswith(DOC_URL), (name, link)
+        assert link.startswith(DOC_URL), (
+            f"{name} links to {link!r}: give it skreg.utils._doc_link.DocLinkMixin as a base"
+        )
         assert (html / link[len(DOC_URL):]).is_file(), (name, link)
 
     # Intersphinx resolved against the locally generated inventories, to the real sites.

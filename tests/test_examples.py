@@ -25,4 +25,6 @@ def test_example_runs(script, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # Without a display, the script saves its figures (into SKREG_FIGURE_DIR) instead.
-    assert (tmp_path / f"{script.stem}_1.png").is_file()
+    assert (tmp_path / f"{script.stem}_1.png").is_file(), (
+        f"{script.name} saved no figure: end it with the save block of the other examples"
+    )
