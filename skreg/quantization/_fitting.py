@@ -1,0 +1,117 @@
+"""Fitting helpers of VectorQuantizer: one block's k-means, seeding a stream, progress bars,
+and the transaction that makes a failed fit leave the estimator as it was."""
+
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from skreg.quantization._kmeans import minibatch_kmeans, seed_codebook
+from skreg.quantization._lloyd import block_center, lloyd, lloyd_with_warm_start
+from skreg.quantization._product import ProductCodebook, subspace_slices
+from skreg.quantization._residual import (
+    ResidualCodec,
+    StreamingResidual,
+    block_initial_codebook,
+    requires_dense,
+)
+
+
+def generator(random_state):
+    """A numpy Generator drawn from scikit-learn's random_state conventions."""
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(seed)
+
+
+def fit_block(X_block, block_init, *, estimator, rng, sample_weight, progress):
+    """k-means on one block (a feature block, or a stage's residuals), centred on its mean."""
+    center = block_center(X_block, sample_weight)
+    options = {
+        "max_iter": estimator.max_iter,
+        "tol": estimator.tol,
+        "center": center,
+        "sample_weight": sample_weight,
+        "progress": progress,
+    }
+    codebook = seed_codebook(X_block, estimator.n_codes, block_init, rng, center, sample_weight)
+    if estimator.batch_size is not None:
+        return minibatch_kmeans(
+            X_block, codebook, batch_size=estimator.batch_size, rng=rng, **options
+        )
+    if isinstance(block_init, str):
+        return lloyd_with_warm_start(X_block, codebook, rng=rng, **options)
+    return lloyd(X_block, codebook, **options)
+
+
+def seed_stream(X, init, *, n_codes, n_subspaces, n_stages, rng, sample_weight):
+    """Seed every block on the first chunk, each stage on the residual of the ones before."""
+    requires_dense(X, n_stages)
+    slices = subspace_slices(X.shape[1], n_subspaces)
+    codebooks, centers, residual = [], [], X
+    for stage_index in range(n_stages):
+        stage_centers = [block_center(residual[:, columns], sample_weight) for columns in slices]
+        stage_codebooks = [
+            seed_codebook(
+                residual[:, columns],
+                n_codes,
+                block_initial_codebook(init, stage_index, columns),
+                rng,
+                center,
+                sample_weight,
+            )
+            for columns, center in zip(slices, stage_centers, strict=True)
+        ]
+        codebooks.append(stage_codebooks)
+        centers.append(stage_centers)
+        if stage_index + 1 < n_stages:
+            stage = ResidualCodec([ProductCodebook(stage_codebooks, slices, stage_centers)])
+            residual = residual - stage.quantize(residual)
+    return StreamingResidual(codebooks, slices, centers)
+
+
+class ProgressBars:
+    """``verbose`` progress: one ``tqdm.auto`` bar per fitted block (a widget in notebooks).
+
+    ``bar(description, total)`` is a context manager giving a ``report(n_iter, inertia)``
+    callable, or None when quiet. Bars are closed on every exit path, interrupts included.
+    """
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+
+    @contextmanager
+    def bar(self, description, total):
+        if not self.verbose:
+            yield None
+            return
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=total, desc=description, unit="pass", leave=True)
+
+        def report(n_iter, inertia):
+            progress.update(n_iter - progress.n)
+            progress.set_postfix(inertia=f"{inertia:.6g}", refresh=True)
+
+        try:
+            yield report
+        finally:
+            if progress.n < (progress.total or 0):
+                progress.total = progress.n  # stopped early: converged
+                progress.refresh()
+            progress.close()
+
+
+@contextmanager
+def transaction(estimator):
+    """Restore ``estimator``'s attributes if the block raises (KeyboardInterrupt included).
+
+    Fits assign fresh objects to their attributes (they never change a fitted array in place),
+    so a shallow copy of ``__dict__`` is the whole previous state.
+    """
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
