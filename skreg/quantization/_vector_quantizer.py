@@ -41,11 +41,12 @@ from skreg.quantization._validation import (
     checked_weights,
     initial_codebook,
 )
+from skreg.utils._doc_link import DocLinkMixin
 
 _FLOATS = [np.float64, np.float32]
 
 
-class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
+class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """Vector quantization with a k-means codebook: encode rows as code indices and rebuild them.
 
     ``fit`` learns ``n_codes`` code vectors by k-means; ``transform`` maps every row to its
@@ -120,7 +121,7 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         ``n_codes`` when all codes are used equally, 1 when one code takes everything.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen during ``fit``, when X has string column names.
 
     See Also
