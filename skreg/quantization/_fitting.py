@@ -1,6 +1,7 @@
 """Fitting helpers of VectorQuantizer: one block's k-means, seeding a stream, progress bars,
 and the transaction that makes a failed fit leave the estimator as it was."""
 
+import copy
 from contextlib import contextmanager
 
 import numpy as np
@@ -13,8 +14,10 @@ from skreg.quantization._residual import (
     ResidualCodec,
     StreamingResidual,
     block_initial_codebook,
+    fit_residual,
     requires_dense,
 )
+from skreg.quantization._validation import check_training_rows, initial_codebook
 
 
 def generator(random_state):
@@ -41,6 +44,70 @@ def fit_block(X_block, block_init, *, estimator, rng, sample_weight, progress):
     if isinstance(block_init, str):
         return lloyd_with_warm_start(X_block, codebook, rng=rng, **options)
     return lloyd(X_block, codebook, **options)
+
+
+def best_of_runs(estimator, X, init, n_runs, rng, sample_weight):
+    """``(inertia, codec, fits)`` of the best of ``n_runs`` fits of every codebook."""
+    bars = ProgressBars(estimator.verbose)
+    slices = subspace_slices(X.shape[1], estimator.n_subspaces)
+    n_blocks = len(slices) * estimator.n_stages
+    best = None
+    for run in range(n_runs):
+        block_index = iter(range(n_blocks))
+
+        def fit_one(X_block, block_init, run=run, block_index=block_index):
+            block = next(block_index)
+            description = f"VectorQuantizer run {run + 1}/{n_runs}, codebook {block + 1}"
+            with bars.bar(f"{description}/{n_blocks}", estimator.max_iter) as progress:
+                return fit_block(
+                    X_block, block_init, estimator=estimator, rng=rng,
+                    sample_weight=sample_weight, progress=progress,
+                )
+
+        codec, fits = fit_residual(
+            X, slices=slices, n_stages=estimator.n_stages, init=init, fit_block=fit_one
+        )
+        inertia = sum(fit.inertia for fit in fits[-estimator.n_subspaces :])
+        if best is None or inertia < best[0]:
+            best = (inertia, codec, fits)
+    return best
+
+
+def open_stream(estimator, X, sample_weight, weighted):
+    """``(stream, rng, n_iter, weighted)`` for ``partial_fit``: copies of the running state,
+    or a stream continued from ``fit`` or seeded on this first chunk."""
+    if hasattr(estimator, "_stream"):
+        # Copies: the estimator's state changes only once the whole chunk went through.
+        stream, rng = copy.deepcopy(estimator._stream), copy.deepcopy(estimator._rng)
+        return stream, rng, estimator.n_iter_, weighted
+    rng = generator(estimator.random_state)
+    if hasattr(estimator, "_codec"):
+        counts = estimator.code_counts_.reshape(estimator._codec.n_blocks, -1)
+        stream = StreamingResidual.from_codec(estimator._codec, counts)
+        return stream, rng, 0, weighted or counts.dtype.kind == "f"
+    n_codes, n_subspaces, n_stages = estimator.n_codes, estimator.n_subspaces, estimator.n_stages
+    check_training_rows(X, n_codes, n_subspaces, n_stages)
+    stream = seed_stream(
+        X, initial_codebook(estimator.init, X, n_codes, n_stages), n_codes=n_codes,
+        n_subspaces=n_subspaces, n_stages=n_stages, rng=rng, sample_weight=sample_weight,
+    )
+    return stream, rng, 0, weighted
+
+
+def update_stream(stream, X, rng, sample_weight, batch_size):
+    """Mini-batch updates of ``stream`` over the chunk X; its codes and (weighted) error."""
+    batch_size = batch_size or X.shape[0]
+    chunk_codes, chunk_errors = [], 0.0
+    for start in range(0, X.shape[0], batch_size):
+        rows = slice(start, start + batch_size)
+        weights = None if sample_weight is None else sample_weight[rows]
+        codes, sq_errors = stream.update(X[rows], rng, weights)
+        chunk_codes.append(codes)
+        if weights is None:
+            chunk_errors += float(np.sum(sq_errors, dtype=np.float64))
+        else:
+            chunk_errors += float(np.dot(weights, sq_errors))
+    return np.vstack(chunk_codes), chunk_errors
 
 
 def seed_stream(X, init, *, n_codes, n_subspaces, n_stages, rng, sample_weight):

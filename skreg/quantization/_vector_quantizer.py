@@ -1,6 +1,5 @@
 """VectorQuantizer: a k-means codebook as a scikit-learn transformer."""
 
-import copy
 import warnings
 from numbers import Integral, Real
 
@@ -15,20 +14,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from skreg.quantization._distances import blas_single_threaded
 from skreg.quantization._fitting import (
-    ProgressBars,
-    fit_block,
+    best_of_runs,
     generator,
-    seed_stream,
+    open_stream,
     transaction,
+    update_stream,
 )
 from skreg.quantization._outputs import (
     CodeUsage,
@@ -38,11 +32,15 @@ from skreg.quantization._outputs import (
     one_hot,
     output_feature_names,
     perplexity,
+    sparse_onehot,
 )
-from skreg.quantization._product import subspace_slices
-from skreg.quantization._residual import StreamingResidual, fit_residual, requires_dense
+from skreg.quantization._residual import requires_dense
 from skreg.quantization._state import plain_state, restored_state
-from skreg.quantization._validation import check_training_rows, initial_codebook
+from skreg.quantization._validation import (
+    check_training_rows,
+    checked_weights,
+    initial_codebook,
+)
 from skreg.utils._doc_link import DocLinkMixin
 
 _FLOATS = [np.float64, np.float32]
@@ -272,7 +270,7 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
 
     def _fit(self, X, sample_weight):
         X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C")
-        sample_weight = _checked_weights(sample_weight, X)
+        sample_weight = checked_weights(sample_weight, X)
         check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
         init = initial_codebook(self.init, X, self.n_codes, self.n_stages)
         rng = generator(self.random_state)
@@ -284,29 +282,7 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
                 stacklevel=5,  # past the transaction, BLAS-limit and _fit_context wrappers
             )
             n_runs = 1
-        bars = ProgressBars(self.verbose)
-        slices = subspace_slices(X.shape[1], self.n_subspaces)
-        n_blocks = len(slices) * self.n_stages
-        best = None
-        for run in range(n_runs):
-            block_index = iter(range(n_blocks))
-
-            def fit_one(X_block, block_init, run=run, block_index=block_index):
-                block = next(block_index)
-                description = f"VectorQuantizer run {run + 1}/{n_runs}, codebook {block + 1}"
-                with bars.bar(f"{description}/{n_blocks}", self.max_iter) as progress:
-                    return fit_block(
-                        X_block, block_init, estimator=self, rng=rng,
-                        sample_weight=sample_weight, progress=progress,
-                    )
-
-            codec, fits = fit_residual(
-                X, slices=slices, n_stages=self.n_stages, init=init, fit_block=fit_one
-            )
-            inertia = sum(fit.inertia for fit in fits[-self.n_subspaces :])
-            if best is None or inertia < best[0]:
-                best = (inertia, codec, fits)
-        inertia, codec, fits = best
+        inertia, codec, fits = best_of_runs(self, X, init, n_runs, rng, sample_weight)
         labels = np.column_stack([fit.labels for fit in fits])
         counts = np.stack(
             [np.bincount(f.labels, weights=sample_weight, minlength=self.n_codes) for f in fits]
@@ -355,43 +331,15 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
         fitted = hasattr(self, "_codec")
         X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C", reset=not fitted)
         requires_dense(X, self.n_stages)
-        sample_weight = _checked_weights(sample_weight, X)
+        sample_weight = checked_weights(sample_weight, X)
         if fitted:
             X = X.astype(self._codec.dtype, copy=False)
         weighted = sample_weight is not None or self.__dict__.get("_weighted", False)
-        if hasattr(self, "_stream"):
-            # Work on copies: the stored state changes only once the whole chunk went through.
-            stream, rng = copy.deepcopy(self._stream), copy.deepcopy(self._rng)
-            n_iter = self.n_iter_
-        else:
-            rng = generator(self.random_state)
-            if fitted:
-                counts = self.code_counts_.reshape(self._codec.n_blocks, -1)
-                stream = StreamingResidual.from_codec(self._codec, counts)
-                weighted = weighted or counts.dtype.kind == "f"
-            else:
-                check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
-                stream = seed_stream(
-                    X, initial_codebook(self.init, X, self.n_codes, self.n_stages),
-                    n_codes=self.n_codes, n_subspaces=self.n_subspaces, n_stages=self.n_stages,
-                    rng=rng, sample_weight=sample_weight,
-                )
-            n_iter = 0
-        batch_size = self.batch_size or X.shape[0]
-        chunk_codes, chunk_errors = [], 0.0
-        for start in range(0, X.shape[0], batch_size):
-            rows = slice(start, start + batch_size)
-            weights = None if sample_weight is None else sample_weight[rows]
-            codes, sq_errors = stream.update(X[rows], rng, weights)
-            chunk_codes.append(codes)
-            if weights is None:
-                chunk_errors += float(np.sum(sq_errors, dtype=np.float64))
-            else:
-                chunk_errors += float(np.dot(weights, sq_errors))
+        stream, rng, n_iter, weighted = open_stream(self, X, sample_weight, weighted)
+        labels, chunk_errors = update_stream(stream, X, rng, sample_weight, self.batch_size)
         counts = stream.counts()
         if not weighted:
             counts = np.rint(counts).astype(np.int64)
-        labels = np.vstack(chunk_codes)
         self._set_fitted(stream.codec(), counts, labels, chunk_errors, n_iter + 1)
         self._stream, self._rng, self._weighted = stream, rng, weighted
         return self
@@ -457,16 +405,7 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
     def _sparse_onehot(self):
         """Whether ``output="onehot"`` is sparse, checked against the ``set_output`` container."""
         container = _get_output_config("transform", self)["dense"]
-        if self.sparse_output == "auto":
-            return container == "default"
-        if self.sparse_output and container != "default" and self.output == "onehot":
-            raise ValueError(
-                f"sparse_output=True gives a scipy sparse one-hot matrix, which "
-                f'set_output(transform="{container}") cannot hold (its data frames are dense). '
-                'Use sparse_output=False or "auto" for a dense one-hot, or '
-                'set_output(transform="default").'
-            )
-        return bool(self.sparse_output)
+        return sparse_onehot(self.sparse_output, container, self.output)
 
     def inverse_transform(self, X):
         """Rebuild vectors from the output of ``transform``.
@@ -575,10 +514,3 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
         vector_output = self.output in ("quantized", "distances")
         tags.transformer_tags.preserves_dtype = ["float64", "float32"] if vector_output else []
         return tags
-
-
-def _checked_weights(sample_weight, X):
-    """Non-negative float64 weights, not all zero (scikit-learn's checks), or None."""
-    if sample_weight is None:
-        return None
-    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
