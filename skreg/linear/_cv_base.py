@@ -51,8 +51,8 @@ def choose_alpha(scores, rule):
 
 
 def standard_error(fold_scores):
-    """``std(ddof=1) / sqrt(n_folds)`` of one alpha's fold scores (glmnet's ``cvsd``)."""
-    return np.std(fold_scores, ddof=1) / np.sqrt(fold_scores.shape[-1])
+    """``std(ddof=1) / sqrt(n_folds)`` of fold scores (last axis), glmnet's ``cvsd``."""
+    return np.std(fold_scores, axis=-1, ddof=1) / np.sqrt(fold_scores.shape[-1])
 
 
 def grid_results(l1_ratios, alphas, scores):

@@ -16,6 +16,9 @@ CHECK_PARAMS = {
     # accuracy bound; tol=1e-10 lets SAGA reach the 1e-7 agreement that
     # check_sample_weight_equivalence_on_dense_data asks for.
     "ElasticNetClassifier": {"alpha": 0.01, "tol": 1e-10, "max_iter": 10000},
+    # A 5-alpha grid and 3 folds: each check fits 15 short paths instead of 500.
+    "ElasticNetRegressorCV": {"alphas": 5, "cv": 3},
+    "ElasticNetClassifierCV": {"alphas": 5, "cv": 3},
     # The checks fit on as few as 10 rows (some with duplicates): 256 codes cannot fit there.
     "VectorQuantizer": {"n_codes": 3, "random_state": 0},
     # A small, deterministic net: the checks fit dozens of times on at most a few hundred rows.
