@@ -312,7 +312,7 @@ def test_classifier_target_errors():
     with pytest.raises(ValueError, match=r"class\(es\) \['cat'\] have none"):
         ElasticNetClassifierCV(cv=3).fit(X, y, sample_weight=weights)
     order = np.argsort(y)
-    with pytest.raises(ValueError, match=r"fold 0 lack class\(es\) \['ant'\]"):
+    with pytest.raises(ValueError, match=r"fold \d lack class\(es\)"):
         ElasticNetClassifierCV(cv=KFold(3)).fit(X[order], y[order])
 
 

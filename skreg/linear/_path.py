@@ -128,7 +128,8 @@ def squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, 
 
 
 def _saga_enet_solve(X, y_encoded, sample_weight, *, alpha, l1_ratio, fit_intercept=True,
-                     coef_init=None, intercept_init=None, tol=1e-4, max_iter=100):
+                     coef_init=None, intercept_init=None, tol=1e-4, max_iter=100,
+                     n_classes=None):
     """Stand-in for ``_logistic_enet_solve`` until it lands: scikit-learn's SAGA / L-BFGS."""
     weight_sum = y_encoded.shape[0] if sample_weight is None else sample_weight.sum()
     solver = LogisticRegression(
@@ -151,6 +152,9 @@ def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, f
     alpha's solve starts from the previous solution (warm start along the path).
     """
     solve = _logistic_enet_solve if _logistic_enet_solve is not None else _saga_enet_solve
+    # The solver works in float64 on CSC or dense X: convert once for the whole path.
+    X = sparse.csc_matrix(X, dtype=np.float64) if sparse.issparse(X) else np.asarray(
+        X, dtype=np.float64)
     n_rows = 1 if n_classes == 2 else n_classes
     coefs = np.empty((n_rows, X.shape[1], len(alphas)))
     intercepts = np.zeros((n_rows, len(alphas)))
@@ -159,7 +163,7 @@ def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, f
         coef, intercept, _ = solve(
             X, y_encoded, sample_weight, alpha=alpha, l1_ratio=l1_ratio,
             fit_intercept=fit_intercept, coef_init=coef, intercept_init=intercept, tol=tol,
-            max_iter=max_iter,
+            max_iter=max_iter, n_classes=n_classes,
         )
         coefs[..., i] = coef
         intercepts[:, i] = intercept
@@ -291,7 +295,7 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
                                              fit_intercept)
         alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
     coefs, intercepts = logistic_path(
-        X if sparse.issparse(X) else np.ascontiguousarray(X), y_encoded, n_classes,
+        X, y_encoded, n_classes,
         sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
         max_iter=100 if max_iter is None else max_iter,
     )
