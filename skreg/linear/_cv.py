@@ -369,16 +369,20 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
                 f"{targets.classes[totals <= 0].tolist()} have none."
             )
 
-    def _check_fold_targets(self, targets, train, fold):
-        encoded = targets.encoded[train]
-        missing = np.bincount(encoded, minlength=len(targets.classes)) == 0
-        if np.any(missing):
+    def _check_fold(self, targets, sample_weight, train, fold):
+        super()._check_fold(targets, sample_weight, train, fold)
+        weights = None if sample_weight is None else sample_weight[train]
+        totals = np.bincount(targets.encoded[train], weights=weights,
+                             minlength=len(targets.classes))
+        if np.any(totals <= 0):
             raise ValueError(
                 f"The training rows of fold {fold} lack class(es) "
-                f"{targets.classes[missing].tolist()}; every class must appear in every "
-                "training fold (use StratifiedKFold)."
+                f"{targets.classes[totals <= 0].tolist()} (or give them zero weight); every "
+                "class must appear in every training fold (use StratifiedKFold)."
             )
-        return encoded, len(targets.classes)
+
+    def _path_targets(self, targets, train):
+        return targets.encoded[train], len(targets.classes)
 
     @staticmethod
     def _take(targets, rows):

@@ -81,7 +81,8 @@ class ElasticNetCVMixin(BaseEstimator):
     """Fit, scoring and selection shared by the regressor and the classifier.
 
     A subclass defines ``_validate_X_kwargs``, ``_prepare_targets``, ``_gradient_at_zero``,
-    ``_path``, ``_default_scores``, ``_model_at`` and ``_refit``.
+    ``_path``, ``_default_scores``, ``_model_at`` and ``_refit``; the classifier also
+    overrides the hooks that handle its labels (``_check_fold``, ``_path_targets``, ...).
     """
 
     def _fit_cv(self, X, y, sample_weight):
@@ -109,14 +110,16 @@ class ElasticNetCVMixin(BaseEstimator):
             raise ValueError(
                 f"cv must give at least 2 folds (the standard error needs them); got {len(folds)}."
             )
+        for fold, (train, _) in enumerate(folds):  # before any path is fitted
+            self._check_fold(targets, sample_weight, train, fold)
         scorer = None if self.scoring is None else check_scoring(self._model_at(X, targets),
                                                                  self.scoring)
         jobs = (
             delayed(self._fold_scores)(
-                X, targets, sample_weight, train, test, fold, grid, l1_ratio, scorer
+                X, targets, sample_weight, train, test, grid, l1_ratio, scorer
             )
             for l1_ratio, grid in zip(l1_ratios, grids, strict=True)
-            for fold, (train, test) in enumerate(folds)
+            for train, test in folds
         )
         # The compiled solvers release the GIL: threads share X without copies.
         fold_scores = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
@@ -159,15 +162,12 @@ class ElasticNetCVMixin(BaseEstimator):
     def _fitted_target_attributes(self, model):
         return {}
 
-    def _fold_scores(self, X, targets, sample_weight, train, test, fold, alphas, l1_ratio,
-                     scorer):
+    def _fold_scores(self, X, targets, sample_weight, train, test, alphas, l1_ratio, scorer):
         """Scores (n_alphas,) on the test rows of the path fitted on the training rows."""
         sw_train = None if sample_weight is None else sample_weight[train]
         sw_test = None if sample_weight is None else sample_weight[test]
-        if sw_train is not None and not sw_train.sum() > 0:
-            raise ValueError(f"The training rows of fold {fold} have zero total sample weight.")
-        train_targets = self._check_fold_targets(targets, train, fold)
-        coefs, intercepts = self._path(X[train], train_targets, sw_train, alphas, l1_ratio)
+        coefs, intercepts = self._path(X[train], self._path_targets(targets, train), sw_train,
+                                       alphas, l1_ratio)
         X_test, test_targets = X[test], self._take(targets, test)
         if scorer is None:
             return self._default_scores(X_test, test_targets, sw_test, coefs, intercepts)
@@ -179,7 +179,12 @@ class ElasticNetCVMixin(BaseEstimator):
             for i in range(len(alphas))
         ])
 
-    def _check_fold_targets(self, targets, train, fold):
+    def _check_fold(self, targets, sample_weight, train, fold):
+        """Reject a training fold the path cannot be fitted on."""
+        if sample_weight is not None and not sample_weight[train].sum() > 0:
+            raise ValueError(f"The training rows of fold {fold} have zero total sample weight.")
+
+    def _path_targets(self, targets, train):
         return self._take(targets, train)
 
     def _scoring_targets(self, targets):
