@@ -16,7 +16,7 @@ from skreg.linear._path import alpha_grid, check_alphas, check_l1_ratios
 CV_PARAMETER_CONSTRAINTS = {
     "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
     "l1_ratio": [Interval(Real, 0, 1, closed="both"), "array-like"],
-    "eps": [Interval(Real, 0, None, closed="neither")],
+    "eps": [Interval(Real, 0, 1, closed="neither")],
     "cv": ["cv_object"],
     "scoring": [StrOptions(set(get_scorer_names())), callable, None],
     "alpha_rule": [StrOptions({"min", "1se"})],

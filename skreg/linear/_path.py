@@ -177,7 +177,7 @@ def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, f
         "loss": [StrOptions({"squared_error", "log_loss"})],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "eps": [Interval(Real, 0, None, closed="neither")],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
         "sample_weight": ["array-like", None],
         "fit_intercept": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
