@@ -260,8 +260,9 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
                            "alpha, unlike accuracy, which ties over long stretches of the "
                            "path. ``LogisticRegressionCV`` defaults to accuracy until 1.11, "
                            "then to ``'neg_log_loss'``")}
-    max_iter : int, default=100
-        Maximum iterations of the logistic solver per alpha, and of the final refit.
+    max_iter : int, default=1000
+        Maximum outer (proximal Newton) iterations of the logistic solver per alpha, and of
+        the final refit.
 
     Attributes
     ----------
@@ -305,7 +306,7 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
     _parameter_constraints: dict = dict(CV_PARAMETER_CONSTRAINTS)
 
     def __init__(self, *, alphas=100, l1_ratio=0.5, eps=1e-3, cv=None, scoring=None,
-                 alpha_rule="min", n_jobs=None, fit_intercept=True, tol=1e-4, max_iter=100):
+                 alpha_rule="min", n_jobs=None, fit_intercept=True, tol=1e-4, max_iter=1000):
         self.alphas = alphas
         self.l1_ratio = l1_ratio
         self.eps = eps

@@ -4,13 +4,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
-from skreg.linear._base import check_sample_weight
+from skreg.linear._base import check_sample_weight, set_fitted_attributes, validate_fit_data
 from skreg.linear._path import alpha_grid, check_alphas, check_l1_ratios
 
 CV_PARAMETER_CONSTRAINTS = {
@@ -86,10 +85,9 @@ class ElasticNetCVMixin(BaseEstimator):
     """
 
     def _fit_cv(self, X, y, sample_weight):
-        # Validation sets n_features_in_ on the estimator it gets: give it a scratch copy, so
-        # that a failure anywhere before the end leaves this estimator as it was.
-        scratch = clone(self)
-        X, y = validate_data(scratch, X, y, **self._validate_X_kwargs())
+        # Validation on a clone, the fitted state assigned at once at the end: a failure
+        # anywhere leaves this estimator as it was.
+        X, y, record = validate_fit_data(self, X, y, **self._validate_X_kwargs())
         targets = self._prepare_targets(y)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         self._check_weighted_targets(targets, sample_weight)
@@ -146,14 +144,9 @@ class ElasticNetCVMixin(BaseEstimator):
             "coef_": model.coef_,
             "intercept_": model.intercept_,
             "n_iter_": model.n_iter_,
-            "n_features_in_": scratch.n_features_in_,
             **self._fitted_target_attributes(model),
         }
-        if hasattr(scratch, "feature_names_in_"):
-            fitted["feature_names_in_"] = scratch.feature_names_in_
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.__dict__.update(fitted)
+        set_fitted_attributes(self, record, **fitted)
         return self
 
     def _check_weighted_targets(self, targets, sample_weight):

@@ -3,14 +3,13 @@
 The regression path is scikit-learn's compiled coordinate descent (``enet_path``), fed the
 centred and sample-weighted data exactly as :class:`~sklearn.linear_model.ElasticNetCV` feeds
 it, so that the same grid gives the same coefficients. The logistic path warm-starts skreg's
-Elastic Net logistic solver from one alpha to the next.
+proximal Newton solver (``_logistic_solver``) from one alpha to the next.
 """
 
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model import enet_path as _sklearn_enet_path
 from sklearn.linear_model._base import _pre_fit
 from sklearn.preprocessing import LabelEncoder
@@ -20,11 +19,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
 from skreg.linear._base import check_sample_weight
-
-try:  # the working-set coordinate-descent solver of skreg/linear/_logistic_solver.py
-    from skreg.linear._logistic_solver import _logistic_enet_solve
-except ImportError:  # pragma: no cover - temporary, until the solver lands
-    _logistic_enet_solve = None
+from skreg.linear._logistic_solver import _logistic_enet_solve
 
 # With l1_ratio=0 no alpha zeroes the weights; glmnet then computes alpha_max as for this
 # small l1_ratio, so that the ridge grid still starts where the weights are negligible.
@@ -127,23 +122,6 @@ def squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, 
     return coefs, np.asarray(intercepts, dtype=coefs.dtype)
 
 
-def _saga_enet_solve(X, y_encoded, sample_weight, *, alpha, l1_ratio, fit_intercept=True,
-                     coef_init=None, intercept_init=None, tol=1e-4, max_iter=100,
-                     n_classes=None):
-    """Stand-in for ``_logistic_enet_solve`` until it lands: scikit-learn's SAGA / L-BFGS."""
-    weight_sum = y_encoded.shape[0] if sample_weight is None else sample_weight.sum()
-    solver = LogisticRegression(
-        C=1.0 / (weight_sum * alpha), l1_ratio=l1_ratio,
-        solver="lbfgs" if l1_ratio == 0 else "saga", fit_intercept=fit_intercept,
-        tol=tol, max_iter=max_iter * 10, warm_start=coef_init is not None, random_state=0,
-    )
-    if coef_init is not None:
-        solver.coef_ = np.array(coef_init, dtype=float)
-        solver.intercept_ = np.array(intercept_init, dtype=float)
-    solver.fit(X, y_encoded, sample_weight=sample_weight)
-    return solver.coef_, solver.intercept_, int(np.max(solver.n_iter_))
-
-
 def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, fit_intercept,
                   tol, max_iter):
     """Coefficients (n_rows, n_features, n_alphas) and intercepts (n_rows, n_alphas).
@@ -151,7 +129,6 @@ def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, f
     ``n_rows`` is 1 for two classes (the weights of class 1), ``n_classes`` otherwise. Each
     alpha's solve starts from the previous solution (warm start along the path).
     """
-    solve = _logistic_enet_solve if _logistic_enet_solve is not None else _saga_enet_solve
     # The solver works in float64 on CSC or dense X: convert once for the whole path.
     X = sparse.csc_matrix(X, dtype=np.float64) if sparse.issparse(X) else np.asarray(
         X, dtype=np.float64)
@@ -160,7 +137,7 @@ def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, f
     intercepts = np.zeros((n_rows, len(alphas)))
     coef, intercept = None, None
     for i, alpha in enumerate(alphas):
-        coef, intercept, _ = solve(
+        coef, intercept, _ = _logistic_enet_solve(
             X, y_encoded, sample_weight, alpha=alpha, l1_ratio=l1_ratio,
             fit_intercept=fit_intercept, coef_init=coef, intercept_init=intercept, tol=tol,
             max_iter=max_iter, n_classes=n_classes,
@@ -181,12 +158,12 @@ def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, f
         "sample_weight": ["array-like", None],
         "fit_intercept": ["boolean"],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
 def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
-              sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=None):
+              sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=1000):
     """Elastic Net coefficients along a decreasing grid of alphas, for either loss.
 
     The objective at each alpha is the one of :class:`ElasticNetRegressor`
@@ -231,12 +208,13 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
         Whether to fit an unpenalized intercept.
 
     tol : float, default=1e-4
-        Tolerance of the solver (coordinate descent's duality gap for least squares; the
-        logistic solver's stopping criterion for the log-loss).
+        Tolerance of the solver: coordinate descent's duality gap for least squares (relative
+        to ``||y||^2 / n``); for the log-loss, the largest violation of the optimality (KKT)
+        conditions, relative to the loss gradient at zero weights.
 
-    max_iter : int, default=None
-        Maximum iterations per alpha; ``None`` means 1000 coordinate-descent epochs for least
-        squares, 100 outer iterations for the log-loss.
+    max_iter : int, default=1000
+        Maximum iterations per alpha: coordinate-descent epochs for least squares, outer
+        (proximal Newton) iterations for the log-loss.
 
     Returns
     -------
@@ -282,7 +260,7 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
             alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
         coefs, intercepts = squared_error_path(
             X, y, sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
-            max_iter=1000 if max_iter is None else max_iter,
+            max_iter=max_iter,
         )
         return alphas, coefs, intercepts
     check_classification_targets(y)
@@ -297,6 +275,6 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
     coefs, intercepts = logistic_path(
         X, y_encoded, n_classes,
         sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
-        max_iter=100 if max_iter is None else max_iter,
+        max_iter=max_iter,
     )
     return alphas, coefs, intercepts
