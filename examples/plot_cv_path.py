@@ -97,7 +97,15 @@ RegularizationPathDisplay.from_estimator(classifier, X_train, y_train, ax=axes[1
 axes[0, 0].set_title(f"diabetes: coefficient path (l1_ratio={regressor.l1_ratio_:g})")
 axes[1, 0].set_title("breast cancer: coefficient path (L1)")
 fig.tight_layout()
-if plt.get_backend().lower() == "agg":  # no display: keep the figure as a file
-    fig.savefig("plot_cv_path.png", dpi=80)
-else:
-    plt.show()
+plt.show()
+# sphinx_gallery_start_ignore
+# Run as a script without a display (MPLBACKEND=Agg), save the figures instead of showing them:
+# into the folder $SKREG_FIGURE_DIR, or next to this script. The docs build collects them itself.
+import sys
+from pathlib import Path
+
+if "sphinx_gallery" not in sys.modules and plt.get_backend().lower() == "agg":
+    folder = Path(os.environ.get("SKREG_FIGURE_DIR") or Path(__file__).parent)
+    for number in plt.get_fignums():
+        plt.figure(number).savefig(folder / f"{Path(__file__).stem}_{number}.png", dpi=100)
+# sphinx_gallery_end_ignore

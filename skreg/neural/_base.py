@@ -32,6 +32,7 @@ from skreg.neural._callbacks import (
 from skreg.neural._data import BatchIterator, TensorDataset, as_tensor
 from skreg.neural._net import L1Penalty, RegularizedNet
 from skreg.neural._threads import thread_policy
+from skreg.utils._doc_link import DocLinkMixin
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -72,7 +73,7 @@ def _stopping_last(callbacks):
     return sorted(callbacks, key=lambda named: named[0] == "early_stopping")
 
 
-class _BaseRegularizedNet(BaseEstimator):
+class _BaseRegularizedNet(DocLinkMixin, BaseEstimator):
     """Hyperparameters and ``fit`` machinery shared by the classifier and the regressor."""
 
     _parameter_constraints = {
