@@ -40,6 +40,7 @@ from skreg.neural._state import (
     check_scale,
     seeded_torch_rng,
 )
+from skreg.neural._threads import thread_policy
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -101,6 +102,7 @@ class _BaseRegularizedNet(PersistentNetMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -144,6 +146,7 @@ class _BaseRegularizedNet(PersistentNetMixin, BaseEstimator):
         tol=1e-4,
         warm_start=False,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
     ):
@@ -183,6 +186,7 @@ class _BaseRegularizedNet(PersistentNetMixin, BaseEstimator):
         self.tol = tol
         self.warm_start = warm_start
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -345,6 +349,7 @@ class _BaseRegularizedNet(PersistentNetMixin, BaseEstimator):
         self.__dict__.clear()
         self.__dict__.update(fitted.__dict__)
 
+    @thread_policy()
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
         # Transactional: validation and training work on a scratch copy (and, for partial_fit,
         # on a net whose state is restored on failure); ``self`` takes over its attributes
@@ -523,6 +528,7 @@ class _BaseRegularizedNet(PersistentNetMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
+    @thread_policy(eval_batch_size=_EVAL_BATCH_SIZE)
     def _predict_batches(self, X, columns, dtype, transform):
         """``transform(outputs)`` of the network for X, written batch by batch into one array.
 
