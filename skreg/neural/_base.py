@@ -41,6 +41,7 @@ from skreg.neural._state import (
     seeded_torch_rng,
 )
 from skreg.neural._threads import thread_policy
+from skreg.utils._doc_link import DocLinkMixin
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -62,7 +63,7 @@ def _stopping_last(callbacks):
     return sorted(callbacks, key=lambda named: named[0] == "early_stopping")
 
 
-class _BaseRegularizedNet(PersistentNetMixin, BaseEstimator):
+class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
     """Hyperparameters and ``fit`` machinery shared by the classifier and the regressor."""
 
     _parameter_constraints = {

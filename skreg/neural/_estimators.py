@@ -35,7 +35,7 @@ _COMMON_PARAMETERS = """\
     architecture : {"mlp", "cnn"}, default="mlp"
         ``"cnn"`` treats each row of X as a flattened image of ``image_shape`` and starts with
         convolution blocks (3×3 kernels, "same" padding, activation, 2×2 max pooling), whose
-        kernels are shared across positions: the weight sharing of the notes. The dense
+        kernels are shared across positions (weight sharing, LeCun et al. 1989). The dense
         ``hidden_layer_sizes`` layers follow the convolutions.
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(channels, height, width)`` of the images whose pixels, in C
@@ -153,7 +153,7 @@ _COMMON_PARAMETERS = """\
 _COMMON_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string column names.
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the PyTorch module and ``net_.get_loss`` its loss.
