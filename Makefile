@@ -19,8 +19,9 @@ $(STAMP): requirements-lock.txt pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
+# The regularization study on bundled data; writes report/index.html.
 demo: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m skreg.demo
+	MPLBACKEND=Agg $(BIN)/python -m skreg.demo --out report
 
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

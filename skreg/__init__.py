@@ -13,6 +13,7 @@ from skreg.neural import (
     smooth_labels,
 )
 from skreg.quantization import VectorQuantizer
+from skreg.study import RegularizationStudy, compare_regularizers
 
 __version__ = "0.1.0.dev0"
 
@@ -21,7 +22,9 @@ __all__ = [
     "ElasticNetRegressor",
     "RegularizedNetClassifier",
     "RegularizedNetRegressor",
+    "RegularizationStudy",
     "VectorQuantizer",
+    "compare_regularizers",
     "robust_accuracy",
     "smooth_labels",
 ]
