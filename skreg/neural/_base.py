@@ -31,6 +31,8 @@ from skreg.neural._callbacks import (
 )
 from skreg.neural._data import BatchIterator, TensorDataset, as_tensor
 from skreg.neural._net import L1Penalty, RegularizedNet
+from skreg.neural._threads import thread_policy
+from skreg.utils._doc_link import DocLinkMixin
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -71,7 +73,7 @@ def _stopping_last(callbacks):
     return sorted(callbacks, key=lambda named: named[0] == "early_stopping")
 
 
-class _BaseRegularizedNet(BaseEstimator):
+class _BaseRegularizedNet(DocLinkMixin, BaseEstimator):
     """Hyperparameters and ``fit`` machinery shared by the classifier and the regressor."""
 
     _parameter_constraints = {
@@ -111,6 +113,7 @@ class _BaseRegularizedNet(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -154,6 +157,7 @@ class _BaseRegularizedNet(BaseEstimator):
         tol=1e-4,
         warm_start=False,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
     ):
@@ -193,6 +197,7 @@ class _BaseRegularizedNet(BaseEstimator):
         self.tol = tol
         self.warm_start = warm_start
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -344,6 +349,7 @@ class _BaseRegularizedNet(BaseEstimator):
     def _batch_size(self, n_train):
         return min(200 if self.batch_size == "auto" else self.batch_size, n_train)
 
+    @thread_policy()
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
         continuing = hasattr(self, "net_") and (incremental or self.warm_start)
         self._hidden_layer_sizes()  # fail on bad sizes before any work
@@ -494,6 +500,7 @@ class _BaseRegularizedNet(BaseEstimator):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
+    @thread_policy(eval_batch_size=_EVAL_BATCH_SIZE)
     def _forward(self, X):
         """Module outputs (logits / regression outputs) for X, a float32 CPU tensor."""
         X = self._prepare_X(X)
