@@ -62,7 +62,7 @@ def _gain_cell(gain, standard_error):
     css = "up" if gain > 0 else "down" if gain < 0 else ""
     if abs(gain) <= standard_error:
         css += " noise"
-    return f'<td class="{css.strip()}">{"+" if gain > 0 else ""}{_number(gain)}</td>'
+    return f'<td class="{css.strip()}">{_signed(gain)}</td>'
 
 
 def _summary_table(study):
@@ -89,25 +89,39 @@ def _summary_table(study):
         "every setting on the same folds. The gain is the test score minus the baseline's "
         f"(the estimator with every regularizer off); grey gains are within the standard error "
         f"of the baseline's mean ({standard_error:.4f}), too small to call. The train − test "
-        "gap measures overfitting: regularization usually narrows it.</p>"
+        "gap measures overfitting: regularization usually narrows it. Fit times are means "
+        "over the folds; the first fits of a run also pay for starting PyTorch and the "
+        "worker processes.</p>"
     )
     return "\n".join(lines)
 
 
+def _count(value):
+    """Epochs or iterations averaged over the folds: 40, or 23.7."""
+    if value is None or not np.isfinite(value):
+        return ""
+    return f"{value:.0f}" if value == round(value) else f"{value:.1f}"
+
+
+def _signed(value):
+    return ("+" if value > 0 else "") + _number(value)
+
+
 def _sweep_table(study, sweep):
     rows = study.results_[study.results_["regularizer"] == sweep.name]
+    extra = [(column, title) for column, title in (("n_iter", "iterations"),
+                                                   ("best_epoch", "best epoch"))
+             if rows[column].notna().any()]
     lines = [f"<table><thead><tr><th>{escape(sweep.parameter)}</th><th>test</th>"
-             "<th>± std</th><th>train</th><th>gain</th>"]
-    epochs = rows["n_iter"].notna().any()
-    lines[-1] += "<th>iterations</th>" if epochs else ""
-    lines[-1] += "</tr></thead><tbody>"
+             "<th>± std</th><th>train</th><th>gain</th>"
+             + "".join(f"<th>{title}</th>" for _, title in extra) + "</tr></thead><tbody>"]
     for _, row in rows.iterrows():
         strength = describe({sweep.parameter: row["strength"]}).split("=", 1)[1]
         lines.append(
             f"<tr><td>{escape(strength)}</td><td>{_number(row['mean_test_score'])}</td>"
             f"<td>{_number(row['std_test_score'])}</td>"
-            f"<td>{_number(row['mean_train_score'])}</td><td>{_number(row['gain'])}</td>"
-            + (f"<td>{_number(row['n_iter'], 1)}</td>" if epochs else "") + "</tr>"
+            f"<td>{_number(row['mean_train_score'])}</td><td>{_signed(row['gain'])}</td>"
+            + "".join(f"<td>{_count(row[column])}</td>" for column, _ in extra) + "</tr>"
         )
     lines.append("</tbody></table>")
     if sweep.fixed:

@@ -34,7 +34,8 @@ TECHNIQUES = {
     "early stopping": (
         "Holds out part of the training data, stops when its loss has not improved for a few "
         "epochs, and restores the weights of the best epoch. The number of epochs becomes the "
-        "regularization strength (the n_iter column); the held-out part is not trained on.",
+        "regularization strength (the iterations and best epoch columns); the held-out part "
+        "is not trained on.",
         "Prechelt (1998), Early stopping — but when?, Neural Networks: Tricks of the Trade, "
         "LNCS 1524.",
     ),
