@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make bench` runs every benchmark in its quick mode; `make bench BENCH_FLAGS=` runs the full one.
+BENCH_FLAGS ?= --quick
 
 .PHONY: install test demo bench lint docs clean
 
@@ -23,7 +25,7 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m skreg.demo
 
 bench: $(STAMP)
-	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_FLAGS) || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
