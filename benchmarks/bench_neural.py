@@ -452,7 +452,7 @@ def busy_problems(quick):
     return problems
 
 
-def busy_methods(hidden, batch, epochs):
+def busy_methods(hidden, batch, epochs, one_thread_only=False):
     def skreg(X, y):
         RegularizedNetClassifier(hidden, batch_size=batch, learning_rate_init=LR,
                                  max_iter=epochs, random_state=0).fit(X, y)
@@ -464,13 +464,21 @@ def busy_methods(hidden, batch, epochs):
                           max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1,
                           early_stopping=False, random_state=0).fit(X, y)
 
-    return {
+    def mlp_one_thread(X, y):
+        with threadpool_limits(1):
+            mlp(X, y)
+
+    methods = {
         "RegularizedNetClassifier (policy)": skreg,
         "MLPClassifier (default BLAS threads)": mlp,
+        "MLPClassifier (1 BLAS thread)": mlp_one_thread,
         f"hand loop, torch {torch.get_num_threads()} threads": (
             lambda X, y: plain_loop(X, y, hidden, batch, epochs)),
         "hand loop, 1 thread": lambda X, y: plain_loop(X, y, hidden, batch, epochs, 1),
     }
+    if one_thread_only:  # threads that spin on a loaded machine can take minutes here
+        del methods[f"hand loop, torch {torch.get_num_threads()} threads"]
+    return methods
 
 
 def wall_medians(methods, X, y, repeats):
@@ -483,7 +491,7 @@ def wall_medians(methods, X, y, repeats):
     return {name: median(values) for name, values in times.items()}
 
 
-def section_busy(quick):
+def section_busy(quick, one_thread_only=False):
     repeats = 2 if quick else 3
     print(f"\n== 4. Busy machine: fits quiet and next to 2 busy processes, {os.cpu_count()} "
           f"CPUs, torch default {torch.get_num_threads()} threads; median of {repeats} "
@@ -495,7 +503,7 @@ def section_busy(quick):
     for title, X, y, hidden, batch, epochs in busy_problems(quick):
         flops = batch * flops_per_sample(RegularizedNetClassifier(hidden), X.shape[1],
                                          int(y.max()) + 1)
-        methods = busy_methods(hidden, batch, epochs)
+        methods = busy_methods(hidden, batch, epochs, one_thread_only)
         methods[skreg_name](X[:300], y[:300])  # first-use costs
         print(f"\n  {title}, batch {batch}, {epochs} epochs, {flops:.2e} multiply-adds per "
               f"batch: policy's count quiet "
@@ -524,15 +532,18 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes, sanity check only")
     parser.add_argument("--sections", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--one-thread-only", action="store_true",
-                        help="section 1: skip the default-thread table (slow on a loaded machine)")
+                        help="slow on a loaded machine, so skipped: section 1's default-thread "
+                        "table, section 4's hand loop at torch's default thread count")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, torch threads "
           f"{torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
     for number in args.sections:
         if number == 1:
             section_overhead(args.quick, args.one_thread_only)
+        elif number == 4:
+            section_busy(args.quick, args.one_thread_only)
         else:
-            sections = {2: section_generalization, 3: section_grid_search, 4: section_busy}
+            sections = {2: section_generalization, 3: section_grid_search}
             sections[number](args.quick)
 
 
