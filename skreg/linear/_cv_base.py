@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from skreg.linear._base import check_sample_weight, set_fitted_attributes, validate_fit_data
 from skreg.linear._path import alpha_grid, check_alphas, check_l1_ratios
+from skreg.utils._doc_link import DocLinkMixin
 
 CV_PARAMETER_CONSTRAINTS = {
     "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -76,7 +77,7 @@ def grid_results(l1_ratios, alphas, scores):
     return results
 
 
-class ElasticNetCVMixin(BaseEstimator):
+class ElasticNetCVMixin(DocLinkMixin, BaseEstimator):
     """Fit, scoring and selection shared by the regressor and the classifier.
 
     A subclass defines ``_validate_X_kwargs``, ``_prepare_targets``, ``_gradient_at_zero``,
@@ -119,7 +120,7 @@ class ElasticNetCVMixin(BaseEstimator):
             for l1_ratio, grid in zip(l1_ratios, grids, strict=True)
             for train, test in folds
         )
-        # The compiled solvers release the GIL: threads share X without copies.
+        # Threads share X without copies; the compiled coordinate descent releases the GIL.
         fold_scores = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
         scores = np.asarray(fold_scores).reshape(len(l1_ratios), len(folds), -1)
         scores = np.ascontiguousarray(scores.transpose(0, 2, 1))
