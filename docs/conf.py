@@ -81,6 +81,8 @@ html_title = f"skreg {release}"
 html_baseurl = DOC_URL
 html_static_path = []
 html_show_sourcelink = False
+# Pages without siblings need no section navigation.
+html_sidebars = {"getting_started": [], "benchmarks": []}
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
