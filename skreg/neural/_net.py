@@ -48,6 +48,7 @@ from skreg.neural._bottleneck import CODEBOOK_LR_FACTOR, gradient_codebooks
 from skreg.neural._data import Batch, BatchIterator, TensorDataset, as_tensor
 from skreg.neural._modules import penalized_parameters
 from skreg.neural._state import TrainingState, raised_by_statement
+from skreg.utils._threads import retune_threads
 
 _MIN_EVAL_ROWS = 8
 
@@ -108,6 +109,10 @@ class RegularizedNet(NeuralNet):
     def _default_callbacks(self):
         return [(name, _PrintLog() if name == "print_log" else callback)
                 for name, callback in super()._default_callbacks]
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        retune_threads()  # the machine's load may have changed since the last epoch
 
     def _zero_grad_optimizer(self, set_to_none=None):
         # What optimizer.zero_grad() does by default (set_to_none=True), without the profiler
