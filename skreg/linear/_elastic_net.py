@@ -16,9 +16,10 @@ from skreg.linear._base import (
     set_fitted_attributes,
     validate_fit_data,
 )
+from skreg.utils._doc_link import DocLinkMixin
 
 
-class ElasticNetRegressor(RegressorMixin, BaseEstimator):
+class ElasticNetRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
     """Linear regression with L1, L2 or Elastic Net penalty, all on one scale.
 
     One objective for every ``l1_ratio`` in [0, 1] (see Notes), so that a grid search over
@@ -81,7 +82,7 @@ class ElasticNetRegressor(RegressorMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
