@@ -5,6 +5,10 @@ through the ``_build_*`` methods below, one per extension point: ``_build_module
 (architecture), ``_build_criterion``, ``_build_batch_transforms``, ``_build_penalties``,
 ``_build_adversary`` and ``_build_callbacks`` (per-epoch metrics). A new regularizer adds a
 hyperparameter and returns its piece from one of them.
+
+Users extend the nets without subclassing through the ``module`` and ``callbacks``
+parameters, and follow training with scikit-learn's callbacks (``set_callbacks``): see
+:mod:`skreg.neural._extensions`.
 """
 
 import numbers
@@ -14,6 +18,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.callback import CallbackSupportMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -27,9 +32,16 @@ from skreg.neural._callbacks import (
     DivergenceGuard,
     EarlyStopping,
     EpochProgressBar,
-    LearningRateSchedule,
+    learning_rate_scheduler,
 )
 from skreg.neural._data import BatchIterator, TensorDataset, as_tensor
+from skreg.neural._extensions import (
+    ModuleParameters,
+    add_epoch_tasks,
+    begin_epoch_tasks,
+    custom_module,
+    user_callbacks,
+)
 from skreg.neural._net import L1Penalty, RegularizedNet
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -68,10 +80,12 @@ def _tensor_dataset(X, targets, weights, rows, device):
 def _stopping_last(callbacks):
     # Early stopping ends an epoch by raising from on_epoch_end: run it after every other
     # callback, so that metrics and the progress bar see the last epoch too.
-    return sorted(callbacks, key=lambda named: named[0] == "early_stopping")
+    return sorted(
+        callbacks, key=lambda named: isinstance(named, tuple) and named[0] == "early_stopping"
+    )
 
 
-class _BaseRegularizedNet(BaseEstimator):
+class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator):
     """Hyperparameters and ``fit`` machinery shared by the classifier and the regressor."""
 
     _parameter_constraints = {
@@ -113,6 +127,8 @@ class _BaseRegularizedNet(BaseEstimator):
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "module": [type, torch.nn.Module, None],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(
@@ -156,6 +172,8 @@ class _BaseRegularizedNet(BaseEstimator):
         device="cpu",
         random_state=None,
         verbose=0,
+        module=None,
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -195,6 +213,8 @@ class _BaseRegularizedNet(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.module = module
+        self.callbacks = callbacks
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -203,6 +223,8 @@ class _BaseRegularizedNet(BaseEstimator):
 
     def _build_module(self, n_features, n_outputs):
         """Return the ``torch.nn.Module`` mapping a batch of X to logits / outputs."""
+        if self.module is not None:
+            return custom_module(self, n_features, n_outputs)
         image_shape = self.image_shape
         if image_shape is not None:
             image_shape = tuple(np.asarray(image_shape).tolist())
@@ -272,12 +294,18 @@ class _BaseRegularizedNet(BaseEstimator):
         if validation:
             callbacks.append(("validation_score", self._validation_score()))
             callbacks.append(
-                ("early_stopping", EarlyStopping(self.n_iter_no_change, self.tol))
+                ("early_stopping",
+                 EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol))
             )
             keys += ["valid_loss", self._validation_score().name]
+        callbacks += user_callbacks(self.callbacks)
         if self.verbose:
             callbacks.append(("progress_bar", EpochProgressBar(keys=tuple(keys))))
         return callbacks
+
+    def _fitted_attributes(self, net):
+        """What a copy of this estimator needs to predict with ``net`` (for sklearn callbacks)."""
+        return {"net_": net, "device_": str(net.device)}
 
     # ---- fitting ----------------------------------------------------------------------
 
@@ -347,6 +375,7 @@ class _BaseRegularizedNet(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
         continuing = hasattr(self, "net_") and (incremental or self.warm_start)
         self._hidden_layer_sizes()  # fail on bad sizes before any work
+        X_input, y_input = X, y
         X, y = validate_data(self, X, y, reset=not continuing, dtype=np.float32,
                              **self._y_check_params)
         targets = self._prepare_targets(
@@ -372,12 +401,16 @@ class _BaseRegularizedNet(BaseEstimator):
                     f"vq_codes={self.vq_codes} needs at least as many training samples to "
                     f"initialize the codebook from, got {n_train}."
                 )
+        callback_context, metadata, tasks = begin_epoch_tasks(
+            self, X_input, y_input, sample_weight, 1 if incremental else self.max_iter
+        )
         with _seeded_torch_rng(torch_seed, device):
             train = _tensor_dataset(X, targets, weights, train_rows, device)
             if incremental and continuing:
                 net = self.net_
                 net.max_epochs = 1
                 net.callbacks = self._build_callbacks(validation=False)
+                add_epoch_tasks(net, tasks)
                 net.initialize_callbacks()
             else:
                 module = self._build_module(X.shape[1], self._n_outputs())
@@ -390,6 +423,7 @@ class _BaseRegularizedNet(BaseEstimator):
                     valid=(_tensor_dataset(X, targets, weights, valid_rows, device)
                            if validation else None),
                 )
+                add_epoch_tasks(net, tasks)
                 net.initialize()
                 if continuing:
                     net.history_ = self.net_.history_
@@ -404,6 +438,9 @@ class _BaseRegularizedNet(BaseEstimator):
         self.n_parameters_ = count_parameters(net.module_)
         early_stopping = dict(net.callbacks_).get("early_stopping")
         self.best_epoch_ = None if early_stopping is None else early_stopping.best_epoch_
+        callback_context.call_on_fit_task_end(
+            estimator=self, X=X_input, y=y_input, metadata=metadata, reconstruction_attributes={}
+        )
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -444,8 +481,10 @@ class _BaseRegularizedNet(BaseEstimator):
         if self.learning_rate_schedule != "constant" and not incremental:
             # The schedule spans this fit's optimizer steps (partial_fit keeps the rate fixed).
             n_steps = epochs * len(BatchIterator(range(n_train), batch_size, merge_singleton=True))
-            callbacks.insert(
-                0, ("lr_schedule", LearningRateSchedule(self.learning_rate_schedule, n_steps))
+            # Last: it steps the rate after each batch, so the other callbacks' on_batch_end
+            # still sees the rate the batch was trained with.
+            callbacks.append(
+                ("lr_schedule", learning_rate_scheduler(self.learning_rate_schedule, n_steps))
             )
         optimizer_params = {"optimizer__weight_decay": self.weight_decay, "optimizer__fused": True}
         if self.optimizer == "sgd":
