@@ -269,4 +269,4 @@ def test_set_callbacks_survives_clone_and_pickle(digits):
     restored = pickle.loads(pickle.dumps(clf))  # the epoch reporter holds nothing of the fit
     assert_allclose(restored.predict_proba(X_test), clf.predict_proba(X_test))
     tasks = dict(clf.net_.callbacks_)["sklearn_callbacks"]
-    assert tasks.estimator is None and tasks.X is None
+    assert tasks.task is None  # nothing of the fit (estimator, data, task tree) kept

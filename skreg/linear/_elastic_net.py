@@ -14,9 +14,10 @@ from skreg.linear._base import (
     check_sample_weight,
     is_private_copy,
 )
+from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 
 
-class ElasticNetRegressor(RegressorMixin, BaseEstimator):
+class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Linear regression with L1, L2 or Elastic Net penalty, all on one scale.
 
     One objective for every ``l1_ratio`` in [0, 1] (see Notes), so that a grid search over
@@ -216,6 +217,8 @@ class ElasticNetRegressor(RegressorMixin, BaseEstimator):
         if coordinate_descent:
             # check_input=False below skips this conversion inside the solver.
             y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")
+        # The compiled solvers run as one call: the fit is one task for sklearn's callbacks.
+        task = FitTask(self, X_input, y, sample_weight)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         solver = self._make_solver(
             weight_sum, copy_X=self.copy_X and not is_private_copy(X, X_input)
@@ -231,6 +234,7 @@ class ElasticNetRegressor(RegressorMixin, BaseEstimator):
         self.coef_ = solver.coef_
         self.intercept_ = solver.intercept_
         self.n_iter_ = _iterations_run(getattr(solver, "n_iter_", None), y)
+        task.end()
         return self
 
     def predict(self, X):

@@ -12,9 +12,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skreg.linear._base import PENALTY_PARAMETER_CONSTRAINTS, check_sample_weight
+from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 
 
-class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
+class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression with L1, L2 or Elastic Net penalty, on the regressor's scale.
 
     Binary and multiclass (multinomial) logistic regression whose penalty has the same
@@ -184,6 +185,7 @@ class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         solver_name = self._solver_name()
+        X_input, y_input, sample_weight_input = X, y, sample_weight
         X, y = validate_data(
             self,
             X,
@@ -220,6 +222,8 @@ class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
             tol=self.tol,
             random_state=self.random_state,
         )
+        # The solver runs as one call: the fit is one task for sklearn's callbacks.
+        task = FitTask(self, X_input, y_input, sample_weight_input)
         # X is already validated and checked finite: skip the solver's second pass.
         with config_context(assume_finite=True):
             solver.fit(X, y, sample_weight=sample_weight)
@@ -230,6 +234,7 @@ class ElasticNetClassifier(ClassifierMixin, BaseEstimator):
         self.coef_ = solver.coef_
         self.intercept_ = solver.intercept_
         self.n_iter_ = solver.n_iter_
+        task.end()
         return self
 
     def decision_function(self, X):

@@ -18,7 +18,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.callback import CallbackSupportMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -43,6 +42,7 @@ from skreg.neural._extensions import (
     user_callbacks,
 )
 from skreg.neural._net import L1Penalty, RegularizedNet
+from skreg.utils._callbacks import CallbackSupportMixin
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -401,7 +401,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
                     f"vq_codes={self.vq_codes} needs at least as many training samples to "
                     f"initialize the codebook from, got {n_train}."
                 )
-        callback_context, metadata, tasks = begin_epoch_tasks(
+        callback_task, tasks = begin_epoch_tasks(
             self, X_input, y_input, sample_weight, 1 if incremental else self.max_iter
         )
         with _seeded_torch_rng(torch_seed, device):
@@ -438,9 +438,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         self.n_parameters_ = count_parameters(net.module_)
         early_stopping = dict(net.callbacks_).get("early_stopping")
         self.best_epoch_ = None if early_stopping is None else early_stopping.best_epoch_
-        callback_context.call_on_fit_task_end(
-            estimator=self, X=X_input, y=y_input, metadata=metadata, reconstruction_attributes={}
-        )
+        callback_task.end()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

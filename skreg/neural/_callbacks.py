@@ -223,55 +223,30 @@ def learning_rate_scheduler(kind, total_steps):
 class EpochTasks(Callback):
     """Report each epoch to scikit-learn's callbacks (``set_callbacks``) as one task of the fit.
 
-    ``sklearn.callback`` sees a fit as a tree of tasks: the estimator's ``fit`` is the root
-    (``context``), each epoch one leaf below it, begun at ``on_epoch_begin`` and ended at
-    ``on_epoch_end`` with the training data and a ``fitted_estimator``: a shallow copy of
-    ``estimator`` holding the net as it is after that epoch, built only if a callback asks for
-    it (``ScoringMonitor`` scores it; ``ProgressBar`` only counts). A callback whose
-    ``on_fit_task_end`` returns True ends training after that epoch, as early stopping does.
-
-    Parameters
-    ----------
-    estimator : estimator
-        The estimator being fitted, passed to the hooks.
-    context : sklearn.callback.CallbackContext
-        The root task of this fit (``estimator._init_callback_context(...)``).
-    X, y, metadata :
-        The training data as the user passed it, and ``{"sample_weight": ...}`` or None.
-    fitted_attributes : callable
-        ``fitted_attributes(net)``: the attributes that make a copy of ``estimator`` predict
-        with ``net``.
+    ``task`` (a :class:`skreg.utils._callbacks.FitTask`) is the fit's root task; each epoch is
+    one subtask below it, begun at ``on_epoch_begin`` and ended at ``on_epoch_end`` with a
+    ``fitted_estimator``: a copy of the estimator holding the net as it is after that epoch,
+    built from ``fitted_attributes(net)`` only if a callback asks for it (``ScoringMonitor``
+    scores it; ``ProgressBar`` only counts). A callback whose ``on_fit_task_end`` returns
+    True ends training after that epoch, as early stopping does.
     """
 
-    def __init__(self, estimator, context, X, y, metadata, fitted_attributes):
-        self.estimator = estimator
-        self.context = context
-        self.X = X
-        self.y = y
-        self.metadata = metadata
+    def __init__(self, task, fitted_attributes):
+        self.task = task
         self.fitted_attributes = fitted_attributes
 
     def on_epoch_begin(self, net, **kwargs):
-        self.epoch_context_ = self.context.subcontext(task_name="epoch")
-        self.epoch_context_.call_on_fit_task_begin(
-            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata
-        )
+        self.epoch_ = self.task.subtask("epoch")
 
     def on_epoch_end(self, net, **kwargs):
-        context = self.__dict__.pop("epoch_context_")
-        stop = context.call_on_fit_task_end(
-            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
-            reconstruction_attributes=lambda: self.fitted_attributes(net),
-        )
-        if stop and len(net.history) < net.max_epochs:
+        epoch = self.__dict__.pop("epoch_")
+        if epoch.end(lambda: self.fitted_attributes(net)):
             raise KeyboardInterrupt  # skorch's way to end fit_loop early, as EarlyStopping
 
     def on_train_end(self, net, **kwargs):
         self.close()
 
     def close(self):
-        # The net outlives the fit (it is the fitted model): drop the estimator, the task tree
-        # and the training data, so that they are not kept alive or pickled with it.
-        for name in ("estimator", "context", "X", "y", "metadata", "fitted_attributes",
-                     "epoch_context_"):
-            self.__dict__[name] = None
+        # The net outlives the fit (it is the fitted model): drop the estimator, its task tree
+        # and the training data, so that they are neither kept alive nor pickled with it.
+        self.task = self.fitted_attributes = self.epoch_ = None

@@ -17,6 +17,7 @@ from sklearn.base import clone
 from skorch.callbacks import Callback
 
 from skreg.neural._callbacks import EpochTasks
+from skreg.utils._callbacks import FitTask
 
 MODULE_PREFIX = "module__"
 
@@ -126,18 +127,12 @@ def user_callbacks(callbacks):
 def begin_epoch_tasks(estimator, X, y, sample_weight, n_epochs):
     """Begin a fit as a task of scikit-learn's callbacks, with up to ``n_epochs`` subtasks.
 
-    Returns ``(context, metadata, tasks)``: the root task (end it with ``context.
-    call_on_fit_task_end`` once fitted), the metadata passed to the hooks, and the skorch
-    callback reporting each epoch, or None when no callback is set: a fit without callbacks
-    runs no per-epoch hook.
+    Returns ``(task, reporter)``: the fit's :class:`~skreg.utils._callbacks.FitTask` (call
+    ``task.end()`` once fitted) and the skorch callback reporting each epoch, or None when no
+    callback is set: a fit without callbacks runs no per-epoch hook.
     """
-    metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-    context = estimator._init_callback_context(max_subtasks=n_epochs)
-    context.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
-    tasks = None
-    if getattr(estimator, "_skl_callbacks", None):
-        tasks = EpochTasks(estimator, context, X, y, metadata, estimator._fitted_attributes)
-    return context, metadata, tasks
+    task = FitTask(estimator, X, y, sample_weight, max_subtasks=n_epochs)
+    return task, (EpochTasks(task, estimator._fitted_attributes) if task.active else None)
 
 
 def add_epoch_tasks(net, tasks):

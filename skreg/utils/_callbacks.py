@@ -1,0 +1,88 @@
+"""scikit-learn's callbacks (``sklearn.callback``, ``set_callbacks``) for skreg's estimators.
+
+scikit-learn sees a fit as a tree of tasks: the estimator's ``fit`` is the root, its iterations
+(epochs, Lloyd iterations, the alphas of a path) are subtasks, and a meta-estimator (Pipeline,
+GridSearchCV) grafts its sub-estimators' trees onto its own leaves. ``ProgressBar`` draws that
+tree; ``ScoringMonitor`` scores the ``fitted_estimator`` handed to each task's end. An estimator
+takes part by inheriting :class:`~sklearn.callback.CallbackSupportMixin` (left of
+``BaseEstimator``), keeping ``fit`` under ``_fit_context`` (which tears the callbacks down on
+every exit path), and reporting its tasks with :class:`FitTask`::
+
+    task = FitTask(self, X, y, sample_weight, max_subtasks=self.max_iter)
+    for i in range(self.max_iter):
+        step = task.subtask("iteration")
+        ...                                   # one iteration
+        if step.end(lambda: {"coef_": coef}):  # the attributes a copy needs to predict
+            break                             # a callback asked to stop
+    ...                                       # set the fitted attributes
+    task.end()
+
+An estimator whose solver is one opaque call (a compiled coordinate descent, a closed form)
+reports a single task: ``FitTask(self, X, y, sample_weight)`` ... ``task.end()``. When
+``estimator`` has no callbacks, every call here is a few attribute look-ups.
+"""
+
+from sklearn.callback import CallbackSupportMixin
+
+__all__ = ["CallbackSupportMixin", "FitTask"]
+
+
+class FitTask:
+    """The root task of one ``fit`` (``estimator._init_callback_context``), begun at creation.
+
+    Parameters
+    ----------
+    estimator : estimator with CallbackSupportMixin
+        The estimator being fitted; its hooks receive it.
+    X, y : the training data as passed to ``fit`` (callbacks score with them).
+    sample_weight : array-like or None
+        Passed to the hooks as ``metadata={"sample_weight": ...}``.
+    max_subtasks : int or None, default=0
+        Most subtasks (iterations) this fit may run; 0 for a single task, None if unknown.
+    """
+
+    def __init__(self, estimator, X, y, sample_weight=None, *, max_subtasks=0):
+        self.estimator = estimator
+        self.X, self.y = X, y
+        self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self.context = estimator._init_callback_context(max_subtasks=max_subtasks)
+        self.context.call_on_fit_task_begin(
+            estimator=estimator, X=X, y=y, metadata=self.metadata
+        )
+
+    @property
+    def active(self):
+        """Whether any callback is set: without, callers may skip building subtasks."""
+        return bool(getattr(self.estimator, "_skl_callbacks", None))
+
+    def subtask(self, name):
+        """Begin the next subtask (a leaf) and return it; end it with ``.end(...)``."""
+        return _SubTask(self, name)
+
+    def end(self):
+        """End the fit's task; call it once the fitted attributes are set."""
+        self.context.call_on_fit_task_end(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+            reconstruction_attributes={},
+        )
+
+
+class _SubTask:
+    def __init__(self, parent, name):
+        self.parent = parent
+        self.context = parent.context.subcontext(task_name=name)
+        self.context.call_on_fit_task_begin(
+            estimator=parent.estimator, X=parent.X, y=parent.y, metadata=parent.metadata
+        )
+
+    def end(self, fitted_attributes=None):
+        """End this subtask; True if a callback asks to stop iterating.
+
+        ``fitted_attributes``: a callable returning the attributes that make a copy of the
+        estimator predict as the fit stands now; called only if a callback needs it.
+        """
+        parent = self.parent
+        return self.context.call_on_fit_task_end(
+            estimator=parent.estimator, X=parent.X, y=parent.y, metadata=parent.metadata,
+            reconstruction_attributes=fitted_attributes,
+        )
