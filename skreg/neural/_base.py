@@ -42,6 +42,7 @@ from skreg.neural._extensions import (
     user_callbacks,
 )
 from skreg.neural._net import L1Penalty, RegularizedNet
+from skreg.neural._threads import thread_policy
 from skreg.utils._callbacks import CallbackSupportMixin
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -125,6 +126,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [str],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "module": [type, torch.nn.Module, None],
@@ -170,6 +172,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         tol=1e-4,
         warm_start=False,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
         module=None,
@@ -211,6 +214,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         self.tol = tol
         self.warm_start = warm_start
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
         self.module = module
@@ -372,6 +376,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
     def _batch_size(self, n_train):
         return min(200 if self.batch_size == "auto" else self.batch_size, n_train)
 
+    @thread_policy()
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
         continuing = hasattr(self, "net_") and (incremental or self.warm_start)
         self._hidden_layer_sizes()  # fail on bad sizes before any work
@@ -531,6 +536,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
+    @thread_policy(eval_batch_size=_EVAL_BATCH_SIZE)
     def _forward(self, X):
         """Module outputs (logits / regression outputs) for X, a float32 CPU tensor."""
         X = self._prepare_X(X)

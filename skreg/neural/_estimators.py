@@ -138,6 +138,10 @@ _COMMON_PARAMETERS = """\
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Torch device to train and predict on (``"cuda:1"`` picks a GPU); ``"auto"`` uses a GPU
         when there is one.
+    n_threads : int >= 1 or None, default=None
+        Torch CPU threads for each ``fit``, ``partial_fit`` and prediction, set for the call
+        only (the caller's ``torch.get_num_threads()`` is restored afterwards). None chooses
+        from the work per batch and the idle cores (see Notes); an int is used as given.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, dropout and the validation split. Fitting
         never reseeds the global generators of torch, numpy or ``random``.
@@ -209,9 +213,21 @@ _COMMON_NOTES = """\
     fit as one task whose subtasks are the epochs; a ``ScoringMonitor`` scores the network as
     it is after each epoch.
 
-    Torch uses all cores by default. In the worker processes of ``cross_val_score`` or
-    ``GridSearchCV`` with ``n_jobs``, joblib limits each worker to its share of the cores
-    (torch included), so parallel searches do not oversubscribe the machine."""
+    Threads: with ``n_threads=None`` each call picks how many torch CPU threads to use. A
+    thread is added per ``2**23`` multiply-adds of one batch's forward pass (``batch_size *
+    sum(in * out)`` over the layers), because below that a step lasts about a millisecond
+    and OpenMP's synchronization costs what a second thread saves: the (100,) MLP on digits
+    trains on one thread. The count is at most the cores this process may use
+    (``os.sched_getaffinity``, cgroup quotas) shared among calls running at the same time,
+    at most the caller's ``torch.get_num_threads()`` (lowered by ``torch.set_num_threads``,
+    ``threadpoolctl.threadpool_limits``, or joblib in the workers of ``GridSearchCV`` /
+    ``cross_val_score`` with ``n_jobs``), and at most the cores other runnable processes
+    leave idle when the call starts: spinning threads that lose their core to another
+    process stall every step, which made fits 5-10 times slower on a busy machine. The
+    caller's thread count is restored on every exit, errors and interrupts included; only
+    the training thread is affected. ``n_threads=k`` skips the policy. Torch's OpenMP pool
+    (MKL's matrix products included) is the only thread pool a fit uses; NumPy's BLAS only
+    sees the input validation."""
 
 
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
@@ -330,6 +346,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         tol=1e-4,
         warm_start=False,
         device="cpu",
+        n_threads=None,
         random_state=None,
         verbose=0,
         module=None,
@@ -350,8 +367,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             batch_size=batch_size,
             max_iter=max_iter, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
-            warm_start=warm_start, device=device, random_state=random_state, verbose=verbose,
-            module=module, callbacks=callbacks,
+            warm_start=warm_start, device=device, n_threads=n_threads, random_state=random_state,
+            verbose=verbose, module=module, callbacks=callbacks,
         )
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight

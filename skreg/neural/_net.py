@@ -35,6 +35,7 @@ training objective of each batch, penalties included.
 
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import PrintLog
 from skorch.utils import is_dataset, to_tensor
 
 from skreg.neural._bottleneck import CODEBOOK_LR_FACTOR, gradient_codebooks
@@ -66,6 +67,21 @@ class RegularizedNet(NeuralNet):
         self.penalties = penalties
         self.adversary = adversary
         self.adversarial_weight = adversarial_weight
+
+    @property
+    def _default_callbacks(self):
+        return [(name, _PrintLog() if name == "print_log" else callback)
+                for name, callback in super()._default_callbacks]
+
+    def _zero_grad_optimizer(self, set_to_none=None):
+        # What optimizer.zero_grad() does by default (set_to_none=True), without the profiler
+        # and torch.compile wrappers around it: they cost ~5% of a small MLP's step.
+        if set_to_none is False:
+            return super()._zero_grad_optimizer(set_to_none)
+        for name in self._optimizers:
+            for group in getattr(self, name + "_").param_groups:
+                for parameter in group["params"]:
+                    parameter.grad = None
 
     def get_dataset(self, X, y=None):
         if is_dataset(X):
@@ -179,6 +195,15 @@ class RegularizedNet(NeuralNet):
         with torch.set_grad_enabled(training):
             self._set_training(training)
             return self.infer(X)[:n_rows]
+
+
+class _PrintLog(PrintLog):
+    """skorch's per-epoch table, built only when it is shown: tabulating every epoch of a quiet
+    fit (``verbose=0``, where nothing is printed) cost ~5% of a small fit."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if net.verbose or self.sink is not print:
+            super().on_epoch_end(net, **kwargs)
 
 
 class L1Penalty:
