@@ -119,7 +119,7 @@ def build_cases(problems, quick):
         for l1_ratio in L1_RATIOS:
             cases.append((
                 f"{name:6s} classifier l1_ratio={l1_ratio}", X, labels,
-                ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio, random_state=0),
+                ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio),
                 scikit_learn_classifier(alpha, l1_ratio, n_samples),
             ))
     return cases

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
-from sklearn.model_selection import GridSearchCV
+from sklearn.datasets import load_diabetes, load_wine
+from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -286,3 +287,53 @@ def test_predict_before_fit_is_an_error(estimator_class):
     X, _ = _xy(estimator_class)
     with pytest.raises(ValueError, match="instance is not fitted yet"):
         estimator_class().predict(X)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_failing_refit_leaves_the_fitted_estimator_as_it_was(estimator_class):
+    X, y = _xy(estimator_class)
+    frame = pd.DataFrame(X, columns=[f"feature_{i}" for i in range(X.shape[1])])
+    model = estimator_class(alpha=0.05).fit(frame, y)
+    before = {name: value for name, value in vars(model).items() if name.endswith("_")}
+    predictions = model.predict(frame)
+
+    X_nan = X[:, :3].copy()
+    X_nan[0, 0] = np.nan
+    failures = [
+        (dict(X=X_nan, y=y), ValueError),  # other features, with a NaN
+        (dict(X=X[:, :3], y=y[:-1]), ValueError),  # inconsistent lengths
+        (dict(X=X[:, :3], y=y, sample_weight=-np.ones(len(y))), ValueError),
+    ]
+    for data, error in failures:
+        with pytest.raises(error):
+            model.fit(**data)
+    with pytest.raises(InvalidParameterError):
+        model.set_params(alpha=-1.0).fit(X[:, :3], y)
+    model.set_params(alpha=0.05)
+
+    after = {name: value for name, value in vars(model).items() if name.endswith("_")}
+    assert after.keys() == before.keys()
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value)
+        else:
+            assert after[name] is value
+    np.testing.assert_array_equal(model.predict(frame), predictions)
+
+    # A successful refit on unnamed columns forgets the names of the previous fit.
+    model.fit(X[:, :3], y)
+    assert model.n_features_in_ == 3 and not hasattr(model, "feature_names_in_")
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_defaults_give_a_useful_model_on_standardized_data(estimator_class):
+    if estimator_class is ElasticNetRegressor:
+        X, y = load_diabetes(return_X_y=True)
+        reference = LinearRegression()
+        y = (y - y.mean()) / y.std()
+    else:
+        X, y = load_wine(return_X_y=True)
+        reference = LogisticRegression()
+    ours = cross_val_score(make_pipeline(StandardScaler(), estimator_class()), X, y, cv=5)
+    theirs = cross_val_score(make_pipeline(StandardScaler(), reference), X, y, cv=5)
+    assert ours.mean() >= theirs.mean() - 0.02

@@ -4,8 +4,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
+from sklearn.base import clone
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 # Both estimators put the penalty on one scale: alpha * (l1_ratio * ||w||_1
 # + (1 - l1_ratio) / 2 * ||w||_2^2) added to the mean (or weighted mean) loss.
@@ -43,3 +44,33 @@ def is_private_copy(X_validated, X_input):
     if isinstance(X_input, (list, tuple)):
         return True
     return isinstance(X_input, np.ndarray) and not np.may_share_memory(X_validated, X_input)
+
+
+def validate_fit_data(estimator, X, y, **check_params):
+    """``validate_data`` for ``fit`` that leaves ``estimator`` untouched.
+
+    ``validate_data(reset=True)`` records ``n_features_in_`` and ``feature_names_in_`` on the
+    estimator it is given, before the fit has succeeded. Validating on a fresh clone keeps a
+    failing fit from changing a fitted estimator; :func:`set_fitted_attributes` copies the
+    record over once the fit is done.
+
+    Returns
+    -------
+    X, y : validated data
+    record : estimator
+        The clone holding ``n_features_in_`` (and ``feature_names_in_`` when ``X`` has them).
+    """
+    record = clone(estimator)
+    X, y = validate_data(record, X, y, **check_params)
+    return X, y, record
+
+
+def set_fitted_attributes(estimator, record, **attributes):
+    """Assign the fitted state at once: the feature record of ``record``, then ``attributes``."""
+    estimator.n_features_in_ = record.n_features_in_
+    if hasattr(record, "feature_names_in_"):
+        estimator.feature_names_in_ = record.feature_names_in_
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    for name, value in attributes.items():
+        setattr(estimator, name, value)

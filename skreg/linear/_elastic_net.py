@@ -13,6 +13,8 @@ from skreg.linear._base import (
     PENALTY_PARAMETER_CONSTRAINTS,
     check_sample_weight,
     is_private_copy,
+    set_fitted_attributes,
+    validate_fit_data,
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 
@@ -33,8 +35,9 @@ class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    alpha : float, default=1.0
+    alpha : float, default=0.01
         Strength of the penalty, a non-negative float. ``alpha=0`` is unpenalized least squares.
+        The default is a light penalty for standardized features and target (see Notes).
 
     l1_ratio : float, default=0.5
         Share of the L1 term in the penalty, in [0, 1]: 1 is the Lasso, 0 is ridge regression.
@@ -105,6 +108,13 @@ class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     ||w||_2^2`` (a sum, not a mean, and no 1/2), so ``l1_ratio=0`` here equals
     ``Ridge(alpha=n * alpha)``, or ``Ridge(alpha=sum(s) * alpha)`` with sample weights.
 
+    The penalty is compared with a loss in the units of ``y`` squared: at ``w = 0`` the
+    gradient of the loss in ``w_j`` is ``cov(x_j, y)``, so with standardized features a weight
+    is zero whenever ``alpha * l1_ratio >= |cov(x_j, y)|``, and ``alpha_max =
+    max_j |cov(x_j, y)| / l1_ratio``. The default ``alpha=0.01`` is a light penalty when ``y``
+    is standardized too (scaled by ``std(y)`` otherwise): on standardized diabetes data its
+    5-fold R^2 equals least squares' to three digits. Tune ``alpha`` for your data.
+
     Examples
     --------
     >>> from sklearn.datasets import load_diabetes
@@ -130,7 +140,7 @@ class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        alpha=1.0,
+        alpha=0.01,
         *,
         l1_ratio=0.5,
         fit_intercept=True,
@@ -182,6 +192,8 @@ class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the penalized linear model.
 
+        A fit that raises leaves a fitted estimator as it was.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -202,7 +214,7 @@ class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         coordinate_descent = self._uses_coordinate_descent()
         # Validate once, in the layout the solver wants (Fortran order and CSC for coordinate
         # descent), so that the solver below neither converts nor copies again.
-        X, y = validate_data(
+        X, y, record = validate_fit_data(
             self,
             X,
             y,
@@ -230,10 +242,14 @@ class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             else:
                 solver.fit(X, y, sample_weight=sample_weight)
 
-        self.estimator_ = solver
-        self.coef_ = solver.coef_
-        self.intercept_ = solver.intercept_
-        self.n_iter_ = _iterations_run(getattr(solver, "n_iter_", None), y)
+        set_fitted_attributes(
+            self,
+            record,
+            estimator_=solver,
+            coef_=solver.coef_,
+            intercept_=solver.intercept_,
+            n_iter_=_iterations_run(getattr(solver, "n_iter_", None), y),
+        )
         task.end()
         return self
 

@@ -11,7 +11,13 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skreg.linear._base import PENALTY_PARAMETER_CONSTRAINTS, check_sample_weight
+from skreg.linear._base import (
+    PENALTY_PARAMETER_CONSTRAINTS,
+    check_sample_weight,
+    set_fitted_attributes,
+    validate_fit_data,
+)
+from skreg.linear._logistic_solver import _logistic_enet_solve
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 
 
@@ -20,19 +26,23 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
 
     Binary and multiclass (multinomial) logistic regression whose penalty has the same
     meaning as in :class:`ElasticNetRegressor`: ``alpha`` multiplies the penalty added to the
-    *mean* log-loss (see Notes). It is solved by scikit-learn's
-    :class:`~sklearn.linear_model.LogisticRegression` with ``C = 1 / (n_samples * alpha)``
-    and a solver chosen from ``l1_ratio``:
+    *mean* log-loss (see Notes). Two solvers, chosen from ``l1_ratio``:
 
-    - ``l1_ratio=0`` or ``alpha=0``: ``"lbfgs"`` (smooth problem);
-    - ``l1_ratio > 0``: ``"saga"``, the one solver that handles L1 and Elastic Net penalties
-      for multiclass problems without penalizing the intercept.
+    - ``l1_ratio > 0`` (L1 and Elastic Net): a proximal Newton solver in the manner of
+      glmnet. An outer Newton (IRLS) loop replaces the log-loss by its quadratic expansion;
+      the resulting weighted Elastic-Net least-squares problem is solved by scikit-learn's
+      compiled coordinate descent on a working set of features, and a line search makes
+      every step decrease the objective. Multiclass problems take one Newton step per class.
+    - ``l1_ratio=0`` or ``alpha=0`` (smooth problem): scikit-learn's
+      :class:`~sklearn.linear_model.LogisticRegression` with ``solver="lbfgs"`` and
+      ``C = 1 / (n_samples * alpha)``.
 
     Parameters
     ----------
-    alpha : float, default=1.0
+    alpha : float, default=0.01
         Strength of the penalty, a non-negative float. ``alpha=0`` is unpenalized logistic
-        regression (on separable data its weights grow until ``max_iter``).
+        regression (on separable data its weights grow until ``max_iter``). The default is a
+        light penalty for standardized features (see Notes).
 
     l1_ratio : float, default=0.5
         Share of the L1 term in the penalty, in [0, 1]: 1 is L1, 0 is L2.
@@ -45,14 +55,19 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         class inversely to its frequency, ``n_samples / (n_classes * np.bincount(y))``.
 
     max_iter : int, default=1000
-        Maximum number of iterations: L-BFGS iterations, or SAGA epochs over the data.
+        Maximum number of iterations: outer Newton iterations (one sweep over the classes
+        each) when ``l1_ratio > 0``, L-BFGS iterations otherwise. A ``ConvergenceWarning``
+        says when they were not enough.
 
     tol : float, default=1e-4
-        Stopping tolerance: on the projected gradient for L-BFGS, on the relative change of the
-        weights over an epoch for SAGA.
-
-    random_state : int, RandomState instance or None, default=None
-        Seed of the order in which SAGA visits the samples.
+        Stopping tolerance. With ``l1_ratio > 0``: the fit stops once no optimality (KKT)
+        condition of the objective is violated by more than ``tol`` times the largest
+        gradient of the mean log-loss in a weight at the null model (all weights zero,
+        intercepts fitted), which is ``l1_ratio * alpha_max``, ``alpha_max`` being the
+        smallest ``alpha`` whose solution has no non-zero weight. The condition of a weight
+        ``w`` with gradient ``g`` of the smooth part is ``|g + alpha * l1_ratio * sign(w)| =
+        0`` if ``w != 0`` and ``|g| <= alpha * l1_ratio`` otherwise; an intercept's is a zero
+        gradient. With ``l1_ratio=0``: L-BFGS's tolerance on the projected gradient.
 
     Attributes
     ----------
@@ -63,16 +78,14 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         Coefficients; one row for a binary problem (the weights of ``classes_[1]``).
 
     intercept_ : ndarray of shape (1,) or (n_classes,)
-        Intercepts, zeros when ``fit_intercept=False``.
+        Intercepts, zeros when ``fit_intercept=False``. Multiclass intercepts sum to zero
+        (softmax is unchanged by a common shift).
 
     n_iter_ : ndarray of shape (1,)
-        Iterations (L-BFGS) or epochs (SAGA) run.
+        Newton or L-BFGS iterations run.
 
     solver_ : str
-        The LogisticRegression solver used, ``"lbfgs"`` or ``"saga"``.
-
-    estimator_ : LogisticRegression
-        The fitted scikit-learn estimator that solved the problem.
+        The solver used, ``"newton-cd"`` or ``"lbfgs"``.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -83,8 +96,8 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     See Also
     --------
     ElasticNetRegressor : Least squares with the same penalty scale.
-    sklearn.linear_model.LogisticRegression : The solver; its ``C`` equals
-        ``1 / (n_samples * alpha)``.
+    sklearn.linear_model.LogisticRegression : The same objective with
+        ``C = 1 / (n_samples * alpha)``.
 
     Notes
     -----
@@ -107,16 +120,20 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     :class:`ElasticNetRegressor`, and ``alpha`` keeps its meaning when ``n`` changes, as in
     cross-validation folds of different sizes.
 
-    On this scale the default ``alpha=1.0`` is strong: at ``W = 0`` the gradient of the mean
-    log-loss in ``w_j`` is at most ``0.5 * std(x_j)`` for two classes, so with standardized
-    features every weight is exactly zero once ``alpha * l1_ratio >= 0.5``. Useful values
-    are usually between 1e-4 and 1e-1; tune ``alpha`` (``LogisticRegression``'s default
-    ``C=1`` is ``alpha = 1 / n``).
+    On this scale, at ``W = 0`` the gradient of the mean log-loss in ``w_j`` is at most
+    ``0.5 * std(x_j)`` for two classes, so with standardized features every weight is zero
+    once ``alpha * l1_ratio >= 0.5``. The default ``alpha=0.01`` (with ``l1_ratio=0.5``) is
+    a light penalty there: on standardized breast cancer, wine and a 200-feature
+    ``make_classification`` problem its 5-fold accuracy is within a point of
+    ``LogisticRegression()``'s. Tune ``alpha`` for your data (``LogisticRegression``'s
+    default ``C=1`` is ``alpha = 1 / n``).
 
-    SAGA needs standardized features to converge in a reasonable number of epochs, and on
-    sparse ``X`` with ``fit_intercept=True`` it updates the intercept with a damped step, so
-    the L1 and Elastic Net fits may need more than the default ``max_iter``: a
-    ``ConvergenceWarning`` says so.
+    The proximal Newton solver follows Friedman, Hastie & Tibshirani (2010), "Regularization
+    paths for generalized linear models via coordinate descent", J. Stat. Softw. 33(1), with
+    the line search of Lee, Sun & Saunders (2014), "Proximal Newton-type methods for
+    minimizing composite functions", SIAM J. Optim. 24(3). It is compiled code throughout
+    (no just-in-time compilation), so the first fit in a new process costs what later
+    ones do.
 
     Examples
     --------
@@ -126,11 +143,11 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     >>> from skreg import ElasticNetClassifier
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> model = make_pipeline(
-    ...     StandardScaler(), ElasticNetClassifier(alpha=0.05, l1_ratio=1.0, random_state=0)
+    ...     StandardScaler(), ElasticNetClassifier(alpha=0.05, l1_ratio=1.0)
     ... ).fit(X, y)
     >>> clf = model[-1]
     >>> clf.solver_, int((clf.coef_ != 0).sum()), X.shape[1]
-    ('saga', 4, 30)
+    ('newton-cd', 4, 30)
     >>> round(model.score(X, y), 2)
     0.96
     >>> model.predict_proba(X[:3]).shape
@@ -138,20 +155,19 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     """
 
     _parameter_constraints: dict = {
-        **PENALTY_PARAMETER_CONSTRAINTS,
+        **{k: v for k, v in PENALTY_PARAMETER_CONSTRAINTS.items() if k != "random_state"},
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
         self,
-        alpha=1.0,
+        alpha=0.01,
         *,
         l1_ratio=0.5,
         fit_intercept=True,
         class_weight=None,
         max_iter=1000,
         tol=1e-4,
-        random_state=None,
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -159,14 +175,12 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.tol = tol
-        self.random_state = random_state
-
-    def _solver_name(self):
-        return "lbfgs" if self.alpha == 0 or self.l1_ratio == 0 else "saga"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the penalized logistic regression.
+
+        A fit that raises leaves a fitted estimator as it was.
 
         Parameters
         ----------
@@ -184,58 +198,89 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         self : ElasticNetClassifier
             Fitted estimator.
         """
-        solver_name = self._solver_name()
+        smooth = self.alpha == 0 or self.l1_ratio == 0
         X_input, y_input, sample_weight_input = X, y, sample_weight
-        X, y = validate_data(
+        X, y, record = validate_fit_data(
             self,
             X,
             y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_large_sparse=solver_name != "saga",
+            accept_sparse="csr" if smooth else ["csr", "csc"],
+            # The coordinate-descent routines of the L1 path run in float64.
+            dtype=[np.float64, np.float32] if smooth else np.float64,
+            order="C" if smooth else None,
         )
-        # LogisticRegression checks the targets (class labels, at least two classes) itself;
-        # doing it here as well would cost a few percent of an L-BFGS fit.
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {classes[0]!r}"
+            )
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         if self.class_weight is not None:
-            check_classification_targets(y)
-            classes = np.unique(y)
-            # Passed to LogisticRegression as sample weights, so that C sees their total.
             weight_of_class = compute_class_weight(
                 self.class_weight, classes=classes, y=y, sample_weight=sample_weight
             )
-            class_weights = weight_of_class[np.searchsorted(classes, y)]
+            class_weights = weight_of_class[y_encoded]
             if sample_weight is not None:
                 class_weights *= sample_weight
             sample_weight, weight_sum = check_sample_weight(class_weights, X)
+        if sample_weight is not None:
+            weighted = np.bincount(y_encoded, weights=sample_weight, minlength=classes.size) > 0
+            if weighted.sum() < 2:
+                raise ValueError(
+                    "This solver needs samples of at least 2 classes with a positive weight, "
+                    f"but only class {classes[weighted][0]} has any."
+                    if weighted.any() else "The weights of all samples are zero."
+                )
 
+        # The solvers run as one call each: the fit is one task for sklearn's callbacks.
+        task = FitTask(self, X_input, y_input, sample_weight_input)
+        if smooth:
+            coef, intercept, n_iter = self._fit_lbfgs(X, y, sample_weight, weight_sum)
+            solver_name = "lbfgs"
+        else:
+            coef, intercept, n_iter = _logistic_enet_solve(
+                X,
+                y_encoded,
+                sample_weight,
+                alpha=self.alpha,
+                l1_ratio=self.l1_ratio,
+                fit_intercept=self.fit_intercept,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                n_classes=classes.size,
+            )
+            n_iter = np.array([n_iter])
+            solver_name = "newton-cd"
+        set_fitted_attributes(
+            self,
+            record,
+            classes_=classes,
+            coef_=coef,
+            intercept_=intercept,
+            n_iter_=n_iter,
+            solver_=solver_name,
+        )
+        task.end()
+        return self
+
+    def _fit_lbfgs(self, X, y, sample_weight, weight_sum):
+        """L2 or unpenalized fit by scikit-learn's L-BFGS: (coef, intercept, n_iter)."""
         penalized = self.alpha > 0
         solver = LogisticRegression(
             C=1.0 / (weight_sum * self.alpha) if penalized else np.inf,
-            # LogisticRegression reads the penalty type from l1_ratio (and C=inf for none);
-            # a fractional l1_ratio without a penalty would make it warn.
-            l1_ratio=self.l1_ratio if penalized else 0.0,
-            solver=solver_name,
+            # LogisticRegression reads the penalty type from l1_ratio (and C=inf for none).
+            l1_ratio=0.0,
+            solver="lbfgs",
             fit_intercept=self.fit_intercept,
             max_iter=self.max_iter,
             tol=self.tol,
-            random_state=self.random_state,
         )
-        # The solver runs as one call: the fit is one task for sklearn's callbacks.
-        task = FitTask(self, X_input, y_input, sample_weight_input)
         # X is already validated and checked finite: skip the solver's second pass.
         with config_context(assume_finite=True):
             solver.fit(X, y, sample_weight=sample_weight)
-
-        self.estimator_ = solver
-        self.solver_ = solver_name
-        self.classes_ = solver.classes_
-        self.coef_ = solver.coef_
-        self.intercept_ = solver.intercept_
-        self.n_iter_ = solver.n_iter_
-        task.end()
-        return self
+        return solver.coef_, solver.intercept_, solver.n_iter_
 
     def decision_function(self, X):
         """Linear scores ``X @ coef_.T + intercept_``.

@@ -11,11 +11,6 @@ from skreg.utils.discovery import all_estimators
 # Parameters that keep the common checks fast (small nets, few epochs). Keyed by class name.
 CHECK_PARAMS = {
     # filled in by each estimator family
-    # The default alpha=1.0 puts every weight of a standardized binary problem at zero (the
-    # mean log-loss gradient is at most 0.5 * std(x_j)), failing check_classifiers_train's
-    # accuracy bound; tol=1e-10 lets SAGA reach the 1e-7 agreement that
-    # check_sample_weight_equivalence_on_dense_data asks for.
-    "ElasticNetClassifier": {"alpha": 0.01, "tol": 1e-10, "max_iter": 10000},
     # The checks fit on as few as 10 rows (some with duplicates): 256 codes cannot fit there.
     "VectorQuantizer": {"n_codes": 3, "random_state": 0},
     # A small, deterministic net: the checks fit dozens of times on at most a few hundred rows.
@@ -43,14 +38,6 @@ EXPECTED_FAILED_CHECKS = {
     },
     "RegularizedNetRegressor": {
         "check_sample_weight_equivalence_on_dense_data": _NEURAL_SAMPLE_WEIGHT_REASON,
-    },
-    "ElasticNetClassifier": {
-        "check_sample_weight_equivalence_on_sparse_data": (
-            "scikit-learn's SAGA damps the intercept step on sparse X (by 100x), so the L1 / "
-            "Elastic Net path is still ~5e-4 off in the intercept after 100,000 epochs on this "
-            "check's data, short of its 1e-7 tolerance; LogisticRegression xfails it too. "
-            "Weights = repeated rows is tested in tests/test_linear_classifier.py."
-        ),
     },
 }
 

@@ -1,0 +1,56 @@
+"""scikit-learn's callbacks (``set_callbacks``) on the estimators whose solver is one call.
+
+The neural estimators' epochs as tasks are tested in tests/test_neural_extensions.py.
+"""
+
+import re
+
+import pytest
+from sklearn.callback import ProgressBar, ScoringMonitor
+from sklearn.datasets import make_classification, make_regression
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skreg import ElasticNetClassifier, ElasticNetRegressor
+
+CASES = [
+    (ElasticNetRegressor, "neg_mean_squared_error", {"alpha": [0.01, 0.1]}),
+    (ElasticNetClassifier, "neg_log_loss", {"l1_ratio": [0.0, 0.5]}),
+]
+
+
+def _data(cls):
+    if cls is ElasticNetRegressor:
+        return make_regression(n_samples=60, n_features=5, noise=1.0, random_state=0)
+    return make_classification(n_samples=60, n_features=5, random_state=0)
+
+
+@pytest.mark.parametrize("cls, scoring, grid", CASES)
+def test_one_task_per_fit_scored_like_the_fitted_estimator(cls, scoring, grid):
+    X, y = _data(cls)
+    monitor = ScoringMonitor(scoring=scoring)
+    est = cls().set_callbacks(monitor).fit(X, y)
+    (row,) = monitor.get_logs().data
+    assert (row["estimator_name"], row["task_name"]) == (cls.__name__, "fit")
+    assert row[scoring] == pytest.approx(get_scorer(scoring)(est, X, y))
+
+
+@pytest.mark.parametrize("cls, scoring, grid", CASES)
+def test_tasks_nest_under_pipeline_and_grid_search(cls, scoring, grid, capsys):
+    X, y = _data(cls)
+    monitor = ScoringMonitor(scoring=scoring)
+    step = cls.__name__.lower()
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), cls().set_callbacks(monitor)),
+        {f"{step}__{name}": values for name, values in grid.items()}, cv=2,
+    ).set_callbacks(ProgressBar(max_propagation_depth=None))
+    search.fit(X, y)
+    out = capsys.readouterr().out
+    assert re.search(rf"Pipeline - fit-final-estimator \| {cls.__name__} - fit", out)
+    assert "100%" in out and not re.search(r"\b[0-9]{1,2}%", out)
+    rows = monitor.get_logs().data
+    assert len(rows) == 2 * 2 + 1  # 2 candidates x 2 folds + the refit
+    (refit,) = [row for row in rows if row["task_id_path"][:2] == (0, 1)]
+    assert refit[scoring] == pytest.approx(get_scorer(scoring)(search.best_estimator_, X, y))
