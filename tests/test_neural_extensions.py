@@ -136,6 +136,8 @@ def test_bad_module_and_callbacks_values_are_clear_errors(digits):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match="module is an instance: pass the class"):
         small(module=TwoLayer(64, 10)).set_params(module__hidden=4).fit(X, y)
+    with pytest.raises(ValueError, match="but module=None"):
+        small().set_params(module__hidden=4).fit(X, y)
     with pytest.raises(ValueError, match="torch.nn.Module subclass or instance"):
         small(module=dict).fit(X, y)
     with pytest.raises(ValueError, match="module__n_features cannot be set"):

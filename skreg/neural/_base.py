@@ -227,7 +227,7 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
 
     def _build_module(self, n_features, n_outputs):
         """Return the ``torch.nn.Module`` mapping a batch of X to logits / outputs."""
-        if self.module is not None:
+        if self.module is not None or self._module_params():
             return custom_module(self, n_features, n_outputs)
         image_shape = self.image_shape
         if image_shape is not None:

@@ -79,6 +79,12 @@ def custom_module(estimator, n_features, n_outputs):
     deep-copied, so that the user's instance is never trained in place.
     """
     module = estimator.module
+    params = estimator._module_params()
+    if module is None:
+        raise ValueError(
+            f"module__* parameters ({', '.join(sorted(params))}) are constructor arguments of "
+            "a custom module, but module=None: set module to your torch.nn.Module class."
+        )
     changed = [
         f"{name}={getattr(estimator, name)!r}" for name, default in ARCHITECTURE_OPTIONS.items()
         if getattr(estimator, name) != default
@@ -90,7 +96,6 @@ def custom_module(estimator, n_features, n_outputs):
             "The loss-level regularizers (weight_decay, l1, label_smoothing, mixup_alpha, "
             "noise_std, adversarial, early_stopping) do apply to a custom module."
         )
-    params = estimator._module_params()
     if not isinstance(module, type):
         if params:
             raise ValueError(
