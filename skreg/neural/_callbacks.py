@@ -201,8 +201,13 @@ class LRScheduler(skorch.callbacks.LRScheduler):
         self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
         super().on_train_begin(net, **kwargs)
 
+    def on_batch_end(self, net, training, **kwargs):
+        if training:  # the rate this batch was trained with, before the scheduler steps
+            self.last_lr_ = net.optimizer_.param_groups[0]["lr"]
+        super().on_batch_end(net, training, **kwargs)
+
     def on_epoch_end(self, net, **kwargs):
-        net.history.record("lr", net.history[-1, "batches", -1, self.event_name])
+        net.history.record("lr", self.last_lr_)
 
     def on_train_end(self, net, **kwargs):
         for group, base_lr in zip(net.optimizer_.param_groups, self.base_lrs_, strict=True):
