@@ -1,4 +1,4 @@
-"""scikit-learn's callbacks (``set_callbacks``) on the estimators whose solver is one call.
+"""scikit-learn's callbacks (``set_callbacks``) on the linear estimators.
 
 The neural estimators' epochs as tasks are tested in tests/test_neural_extensions.py.
 """
@@ -31,7 +31,7 @@ def _data(cls):
 def test_one_task_per_fit_scored_like_the_fitted_estimator(cls, scoring, grid):
     X, y = _data(cls)
     monitor = ScoringMonitor(scoring=scoring)
-    est = cls().set_callbacks(monitor).fit(X, y)
+    est = cls(l1_ratio=0.0).set_callbacks(monitor).fit(X, y)  # one solver call: one task
     (row,) = monitor.get_logs().data
     assert (row["estimator_name"], row["task_name"]) == (cls.__name__, "fit")
     assert row[scoring] == pytest.approx(get_scorer(scoring)(est, X, y))
@@ -50,7 +50,43 @@ def test_tasks_nest_under_pipeline_and_grid_search(cls, scoring, grid, capsys):
     out = capsys.readouterr().out
     assert re.search(rf"Pipeline - fit-final-estimator \| {cls.__name__} - fit", out)
     assert "100%" in out and not re.search(r"\b[0-9]{1,2}%", out)
-    rows = monitor.get_logs().data
+    rows = [row for row in monitor.get_logs().data if row["task_name"] == "fit"]
     assert len(rows) == 2 * 2 + 1  # 2 candidates x 2 folds + the refit
     (refit,) = [row for row in rows if row["task_id_path"][:2] == (0, 1)]
     assert refit[scoring] == pytest.approx(get_scorer(scoring)(search.best_estimator_, X, y))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_proximal_newton_iterations_are_tasks(n_classes):
+    X, y = make_classification(n_samples=90, n_features=6, n_informative=4,
+                               n_classes=n_classes, random_state=0)
+    monitor = ScoringMonitor(scoring="neg_log_loss")
+    clf = ElasticNetClassifier(alpha=0.01, l1_ratio=0.5).set_callbacks(monitor).fit(X, y)
+    rows = monitor.get_logs().data
+    iterations = [row for row in rows if row["task_name"] == "newton-iteration"]
+    assert len(iterations) == clf.n_iter_[0] > 1
+    assert [row["task_id"] for row in iterations] == list(range(clf.n_iter_[0]))
+    scores = [row["neg_log_loss"] for row in iterations]
+    assert scores[-1] == pytest.approx(get_scorer("neg_log_loss")(clf, X, y))
+    assert scores[0] < scores[-1]  # the loss falls over the iterations
+    # a callback asking to stop ends the iterations there
+    clf_stopped = ElasticNetClassifier(alpha=0.01, l1_ratio=0.5).set_callbacks(_StopAfter(1))
+    assert clf_stopped.fit(X, y).n_iter_[0] == 1
+
+
+class _StopAfter:
+    def __init__(self, n_tasks):
+        self.n_tasks, self.seen = n_tasks, 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context):
+        self.seen += 1
+        return self.seen >= self.n_tasks

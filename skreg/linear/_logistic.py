@@ -234,8 +234,10 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
                     if weighted.any() else "The weights of all samples are zero."
                 )
 
-        # The solvers run as one call each: the fit is one task for sklearn's callbacks.
-        task = FitTask(self, X_input, y_input, sample_weight_input)
+        # For sklearn's callbacks the fit is one task, with one subtask per proximal Newton
+        # iteration (scikit-learn's L-BFGS runs as one call).
+        task = FitTask(self, X_input, y_input, sample_weight_input,
+                       max_subtasks=0 if smooth else self.max_iter)
         if smooth:
             coef, intercept, n_iter = self._fit_lbfgs(X, y, sample_weight, weight_sum)
             solver_name = "lbfgs"
@@ -250,6 +252,7 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
                 tol=self.tol,
                 max_iter=self.max_iter,
                 n_classes=classes.size,
+                callback=_iteration_tasks(task, record, classes) if task.active else None,
             )
             n_iter = np.array([n_iter])
             solver_name = "newton-cd"
@@ -356,3 +359,16 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _iteration_tasks(task, record, classes):
+    """Report each solver iteration as a subtask, with the model as it stands after it."""
+
+    def report(coef, intercept):
+        fitted = {"n_features_in_": record.n_features_in_, "classes_": classes,
+                  **{k: v for k, v in vars(record).items() if k == "feature_names_in_"}}
+        return task.subtask("newton-iteration").end(
+            lambda: {**fitted, "coef_": coef.copy(), "intercept_": intercept.copy()}
+        )
+
+    return report

@@ -17,6 +17,11 @@ every exit path), and reporting its tasks with :class:`FitTask`::
     ...                                       # set the fitted attributes
     task.end()
 
+Begin the ``FitTask`` on the estimator the user holds, before any transactional machinery
+swaps or restores its ``__dict__`` (a scratch copy, a rollback): the task's context lives in
+that ``__dict__`` until ``_fit_context`` tears the callbacks down, on every exit path (a
+``ProgressBar`` left without its teardown keeps a thread waiting).
+
 An estimator whose solver is one opaque call (a compiled coordinate descent, a closed form)
 reports a single task: ``FitTask(self, X, y, sample_weight)`` ... ``task.end()``. When
 ``estimator`` has no callbacks, every call here is a few attribute look-ups.
