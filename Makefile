@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench lint docs clean
+.PHONY: install test demo bench bench-full lint docs docs-full clean
 
 install: $(STAMP)
 
@@ -22,14 +22,23 @@ test: $(STAMP)
 demo: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m skreg.demo
 
+# Quick mode: a sanity run of every benchmark in a few minutes; bench-full measures for real.
 bench: $(STAMP)
+	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script --quick || exit 1; done
+
+bench-full: $(STAMP)
 	for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The site goes to docs/_build/html. `docs` runs the gallery's examples in quick mode (a few
+# minutes); `docs-full` runs them at their full settings.
 docs: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python docs/build.py
+	$(BIN)/python docs/build.py
+
+docs-full: $(STAMP)
+	$(BIN)/python docs/build.py --full
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

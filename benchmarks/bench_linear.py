@@ -12,8 +12,15 @@ Times are CPU seconds of this process (the wall-clock ratio is printed beside th
 limited to one thread, CPU time is what the fit costs, and it is far less disturbed than wall
 time by other jobs on a shared machine.
 
-Run:  python benchmarks/bench_linear.py [--quick] [--min-pairs N]   (about 4 minutes; --quick
-runs tiny problems in seconds, as a sanity check only: there fixed costs dominate the ratios)
+Cross-validation section: ElasticNetClassifierCV (20 alphas x 2 l1_ratios x 5 folds, warm-started
+paths) against LogisticRegressionCV(solver="saga") on the same grid (Cs = 1 / (n_train * alpha),
+n_train the mean training-fold size), the same l1_ratios, folds and scoring (neg_log_loss),
+target ratio <= 0.2; ElasticNetRegressorCV against ElasticNetCV on the same grid and folds,
+target <= 1.0. The alphas each pair chooses are printed beside the times.
+
+Run:  python benchmarks/bench_linear.py [--quick] [--min-pairs N] [--sections fit cv]
+(about 4 minutes for the fit section and as much for the cv section; --quick runs tiny problems
+in seconds, as a sanity check only: there fixed costs dominate the ratios)
 """
 
 import argparse
@@ -22,10 +29,26 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.datasets import load_breast_cancer, make_classification, make_regression
+from sklearn.linear_model import (
+    ElasticNet,
+    ElasticNetCV,
+    Lasso,
+    LogisticRegression,
+    LogisticRegressionCV,
+    Ridge,
+)
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skreg import ElasticNetClassifier, ElasticNetRegressor
+from skreg import (
+    ElasticNetClassifier,
+    ElasticNetClassifierCV,
+    ElasticNetRegressor,
+    ElasticNetRegressorCV,
+)
+from skreg.linear._path import alpha_grid, logistic_gradient_at_zero
 
 L1_RATIOS = (0.0, 0.5, 1.0)
 
@@ -178,18 +201,99 @@ def run(quick, min_pairs):
               f"{min_ratio:9.3f}  [{per_pair.min():7.3f}, {per_pair.max():7.3f}] "
               f"{wall_ratio:10.3f} {n_pairs:5d}{flag}{note}", flush=True)
 
+CV_L1_RATIOS = [0.5, 1.0]
+
+
+def cv_problems(quick):
+    """(name, X, y, kind): standardized classification and regression problems."""
+    X_cancer, y_cancer = load_breast_cancer(return_X_y=True)
+    X_cancer = StandardScaler().fit_transform(X_cancer)
+    if quick:
+        return [("breast_cancer[:200]", X_cancer[:200], y_cancer[:200], "classifier"),
+                ("regression 300x20", *make_regression(300, 20, n_informative=5, noise=10,
+                                                       random_state=0), "regressor")]
+    X_synth, y_synth = make_classification(2000, 200, n_informative=20, random_state=0)
+    X_reg, y_reg = make_regression(2000, 200, n_informative=20, noise=30, random_state=0)
+    return [("breast_cancer", X_cancer, y_cancer, "classifier"),
+            ("make_classification 2000x200", StandardScaler().fit_transform(X_synth), y_synth,
+             "classifier"),
+            ("make_regression 2000x200", X_reg, y_reg, "regressor")]
+
+
+def cv_pair(X, y, kind, quick):
+    """(skreg CV estimator, scikit-learn CV estimator) on one grid, l1_ratios and folds."""
+    n_alphas, n_folds = (6, 3) if quick else (20, 5)
+    if kind == "regressor":
+        folds = list(KFold(n_folds, shuffle=True, random_state=0).split(X, y))
+        settings = dict(l1_ratio=CV_L1_RATIOS, alphas=n_alphas, cv=folds)
+        return ElasticNetRegressorCV(**settings), ElasticNetCV(**settings)
+    folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=0).split(X, y))
+    # One grid for both l1_ratios (LogisticRegressionCV shares its Cs): from the larger
+    # alpha_max (l1_ratio=0.5) down by 1e-3, as ElasticNetClassifierCV would build it.
+    gradient = logistic_gradient_at_zero(X, y, 2, None, True)
+    alphas = alpha_grid(gradient, len(y), min(CV_L1_RATIOS), n_alphas, 1e-3)
+    n_train = len(y) * (n_folds - 1) / n_folds
+    ours = ElasticNetClassifierCV(l1_ratio=CV_L1_RATIOS, alphas=alphas, cv=folds)
+    theirs = LogisticRegressionCV(
+        Cs=1.0 / (n_train * alphas), l1_ratios=CV_L1_RATIOS, solver="saga", cv=folds,
+        scoring="neg_log_loss", max_iter=1000, tol=1e-4, random_state=0,
+        use_legacy_attributes=False,
+    )
+    return ours, theirs
+
+
+def chosen(estimator, n_train):
+    """(alpha, l1_ratio) chosen, LogisticRegressionCV's C converted to alpha."""
+    if hasattr(estimator, "C_"):
+        return 1.0 / (n_train * float(np.ravel(estimator.C_)[0])), float(
+            np.ravel(estimator.l1_ratio_)[0])
+    return float(estimator.alpha_), float(np.ravel(estimator.l1_ratio_)[0])
+
+
+def run_cv(quick, min_pairs):
+    """Side-by-side CPU time of the CV estimators; targets 0.2 (classifier), 1.0 (regressor)."""
+    targets = {"classifier": 0.2, "regressor": 1.0}
+    print(f"\nCross-validation: {'6' if quick else '20'} alphas x {len(CV_L1_RATIOS)} l1_ratios "
+          f"x {'3' if quick else '5'} folds; CPU seconds per fit (medians)\n"
+          f"{'problem':30s} {'kind':10s} {'skreg':>8s} {'sklearn':>8s} {'ratio':>6s} "
+          f"{'target':>6s} {'wall ratio':>10s} {'pairs':>5s}  chosen alpha, l1_ratio "
+          "(skreg | sklearn)", flush=True)
+    for name, X, y, kind in cv_problems(quick):
+        ours, theirs = cv_pair(X, y, kind, quick)
+        cpu, wall, n_pairs, warning_count = time_case(
+            ours, theirs, X, y, min_pairs, 5.0 if quick else 60.0
+        )
+        ratio = np.median(cpu[0]) / np.median(cpu[1])
+        wall_ratio = np.median(wall[0]) / np.median(wall[1])
+        n_train = len(y) * (1 - 1 / len(ours.cv))
+        ours_choice, theirs_choice = chosen(ours, n_train), chosen(theirs, n_train)
+        flag = "" if ratio <= targets[kind] else f"  > {targets[kind]}"
+        note = f"  ({warning_count} warnings)" if warning_count else ""
+        print(f"{name:30s} {kind:10s} {np.median(cpu[0]):8.3f} {np.median(cpu[1]):8.3f} "
+              f"{ratio:6.3f} {targets[kind]:6.1f} {wall_ratio:10.3f} {n_pairs:5d}  "
+              f"{ours_choice[0]:.4g}, {ours_choice[1]:g} | "
+              f"{theirs_choice[0]:.4g}, {theirs_choice[1]:g}{flag}{note}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny problems, a sanity run")
     parser.add_argument("--min-pairs", type=int, default=None,
-                        help="fewest timed pairs per case; default 5, or 2 with --quick")
+                        help="fewest timed pairs per case; default 5 (2 for cv), or 2 (1) "
+                             "with --quick")
+    parser.add_argument("--sections", nargs="+", choices=["fit", "cv"], default=["fit", "cv"],
+                        help="which comparisons to run (default: both)")
     args = parser.parse_args()
     min_pairs = args.min_pairs or (2 if args.quick else 5)
     start = time.perf_counter()
     with threadpool_limits(limits=1):
-        run(args.quick, min_pairs)
+        if "fit" in args.sections:
+            run(args.quick, min_pairs)
+        if "cv" in args.sections:
+            run_cv(args.quick, args.min_pairs or (1 if args.quick else 2))
     print(f"\ntotal {time.perf_counter() - start:.0f} s; ratio = skreg / scikit-learn median "
-          "CPU time (target <= 1.05), wall ratio likewise in wall-clock time")
+          "CPU time (targets: fit <= 1.05, classifier CV <= 0.2, regressor CV <= 1.0), wall "
+          "ratio likewise in wall-clock time")
 
 
 if __name__ == "__main__":

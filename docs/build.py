@@ -1,39 +1,84 @@
-"""Build the API reference: one Markdown page from the docstrings of skreg's public names.
+"""Build skreg's documentation site: ``python docs/build.py [--full] [--out DIR]``.
 
-A stub until the documentation issue brings a full site; it still fails loudly when a public name
-has no docstring.
+Runs ``sphinx-build -W --keep-going`` (every warning fails the build) into ``DIR/html``
+(default ``docs/_build/html``). The gallery runs every ``examples/plot_*.py``; by default in
+quick mode (``SKREG_EXAMPLE_QUICK=1``: few epochs, small grids), with ``--full`` at the
+settings a reader should see.
+
+Sphinx-gallery and autosummary write generated sources (``auto_examples/``,
+``api/generated/``) into the source tree, so the build works on a copy of ``docs/`` and
+``examples/`` under ``DIR``: the repository stays clean, and two builds into different
+directories (a test and ``make docs``) cannot interfere. The copy keeps modification times, so
+a second build only redoes what changed (examples are re-run when their source changes).
 """
 
-import inspect
+import argparse
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
-import skreg
-import skreg.nn
+ROOT = Path(__file__).resolve().parents[1]
+# Generated inside the staged docs/: kept between builds, never copied from the repository.
+GENERATED = {"_build", "auto_examples", "api"}
+
+
+def stage(source, target, skip=()):
+    """Mirror ``source`` into ``target`` (mtimes kept), leaving the ``skip`` entries alone."""
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = set()
+    for path in source.iterdir():
+        if path.name in skip or path.name == "__pycache__":
+            continue
+        wanted.add(path.name)
+        if path.is_dir():
+            stage(path, target / path.name)
+        elif not (target / path.name).exists() or (
+            path.stat().st_mtime_ns != (target / path.name).stat().st_mtime_ns
+        ):
+            shutil.copy2(path, target / path.name)
+    for path in target.iterdir():
+        if path.name not in wanted and path.name not in skip and path.name != "__pycache__":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def build(out, full=False, jobs=1):
+    """Build the site into ``out / "html"``; return sphinx-build's exit status."""
+    out = Path(out).resolve()
+    mode = "full" if full else "quick"
+    source = out / f"source-{mode}"
+    stage(ROOT / "docs", source / "docs", skip=GENERATED)
+    stage(ROOT / "examples", source / "examples")
+    html = out / "html"
+    marker = html / ".build-mode"
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going",
+               "-j", str(jobs), "-d", str(out / f"doctrees-{mode}"), str(source / "docs"),
+               str(html)]
+    if not marker.exists() or marker.read_text() != mode:
+        command[3:3] = ["-E", "-a"]  # the pages in html/ come from the other mode
+    env = dict(os.environ, MPLBACKEND="Agg", SKREG_DOCS_INVENTORIES=str(out / "inventories"))
+    env.pop("SKREG_EXAMPLE_QUICK", None)
+    if not full:
+        env["SKREG_EXAMPLE_QUICK"] = "1"
+    status = subprocess.call(command, env=env)
+    if status == 0:
+        marker.write_text(mode)
+    return status
 
 
 def main():
-    out_dir = Path(__file__).parent / "_build"
-    out_dir.mkdir(exist_ok=True)
-    sections = ["# skreg API reference\n"]
-    missing = []
-    for module, names in [(skreg, skreg.__all__), (skreg.nn, skreg.nn.__all__)]:
-        for name in names:
-            obj = getattr(module, name)
-            doc = inspect.getdoc(obj)
-            if not doc:
-                missing.append(f"{module.__name__}.{name}")
-                continue
-            try:
-                signature = str(inspect.signature(obj))
-            except (TypeError, ValueError):
-                signature = "(...)"
-            sections.append(f"## `{module.__name__}.{name}{signature}`\n\n```\n{doc}\n```\n")
-    if missing:
-        sys.exit(f"public names without a docstring: {', '.join(missing)}")
-    target = out_dir / "api.md"
-    target.write_text("\n".join(sections))
-    print(f"wrote {target}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true",
+                        help="run the examples at their full settings (several minutes)")
+    parser.add_argument("--out", default=ROOT / "docs" / "_build", type=Path,
+                        help="output directory; the site goes to OUT/html")
+    parser.add_argument("-j", "--jobs", default="1", help="sphinx-build's -j (default 1)")
+    args = parser.parse_args()
+    status = build(args.out, full=args.full, jobs=args.jobs)
+    if status == 0:
+        print(f"open {args.out.resolve() / 'html' / 'index.html'}")
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,25 @@
 """
-===============================================
+==========================================================
 Colour quantization: a learned codebook vs a fixed palette
-===============================================
+==========================================================
 
-The notes' vector-quantization example, done for real: every pixel of a photo is a vector of
-three colour values; a *codebook* is a short list of colours; each pixel is replaced by the
-index of its nearest codebook colour, and the image is rebuilt from those indices.
+Vector quantization (Gray 1984) on a real photo: every pixel is a vector of three colour
+values; a *codebook* is a short list of colours; each pixel is replaced by the index of its
+nearest codebook colour, and the image is rebuilt from those indices.
 
 We compare two codebooks on scikit-learn's ``china.jpg``:
 
 * 64 colours learned by k-means (:class:`skreg.VectorQuantizer` with ``n_codes=64``);
-* the notes' fixed six-colour palette (red, blue, green, yellow, black, white), kept as is with
+* a fixed six-colour palette (red, blue, green, yellow, black, white), kept as is with
   ``init=palette, max_iter=0``.
 
 Each panel shows the bytes the representation needs as stored here (one ``uint8`` code per
 pixel plus the codebook; the original stores three ``uint8`` values per pixel) and the mean
 squared error per colour channel, on the [0, 1] scale.
 
-One correction to the notes: they say a lavender pixel would become blue. In RGB, lavender
-(230, 230, 250) is nearest to *white*; only a bluer violet, such as slate blue (106, 90, 205),
-maps to blue.
+"Nearest" is measured in RGB, not by eye: lavender (230, 230, 250), a pale bluish colour, is
+nearest to *white* in the palette; only a bluer violet, such as slate blue (106, 90, 205), maps
+to blue.
 """
 
 import os
@@ -49,8 +49,8 @@ learned = VectorQuantizer(64, random_state=0).fit(training)
 learned_codes = learned.transform(pixels)  # (n_pixels, 1) uint8
 
 # %%
-# The notes' fixed palette
-# ------------------------
+# A fixed six-colour palette
+# ---------------------------
 palette = np.array(
     [[1, 0, 0], [0, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0], [1, 1, 1]], dtype=np.float32
 )
@@ -102,3 +102,14 @@ for column, quantizer in [(1, learned), (2, fixed)]:
 axes[1, 0].axis("off")
 fig.tight_layout()
 plt.show()
+# sphinx_gallery_start_ignore
+# Run as a script without a display (MPLBACKEND=Agg), save the figures instead of showing them:
+# into the folder $SKREG_FIGURE_DIR, or next to this script. The docs build collects them itself.
+import sys
+from pathlib import Path
+
+if "sphinx_gallery" not in sys.modules and plt.get_backend().lower() == "agg":
+    folder = Path(os.environ.get("SKREG_FIGURE_DIR") or Path(__file__).parent)
+    for number in plt.get_fignums():
+        plt.figure(number).savefig(folder / f"{Path(__file__).stem}_{number}.png", dpi=100)
+# sphinx_gallery_end_ignore

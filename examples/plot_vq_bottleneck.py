@@ -130,3 +130,14 @@ ax.legend(fontsize=8, loc="lower right")
 ax.set_title(f"Digits, MLP (128,), {N_EPOCHS} epochs")
 fig.tight_layout()
 plt.show()
+# sphinx_gallery_start_ignore
+# Run as a script without a display (MPLBACKEND=Agg), save the figures instead of showing them:
+# into the folder $SKREG_FIGURE_DIR, or next to this script. The docs build collects them itself.
+import sys
+from pathlib import Path
+
+if "sphinx_gallery" not in sys.modules and plt.get_backend().lower() == "agg":
+    folder = Path(os.environ.get("SKREG_FIGURE_DIR") or Path(__file__).parent)
+    for number in plt.get_fignums():
+        plt.figure(number).savefig(folder / f"{Path(__file__).stem}_{number}.png", dpi=100)
+# sphinx_gallery_end_ignore

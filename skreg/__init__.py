@@ -5,7 +5,14 @@ neural estimators on skorch whose regularizers are plain hyperparameters that Gr
 """
 
 from skreg import nn as nn  # the PyTorch layers: skreg.nn.VQLayer
-from skreg.linear import ElasticNetClassifier, ElasticNetRegressor
+from skreg.linear import (
+    ElasticNetClassifier,
+    ElasticNetClassifierCV,
+    ElasticNetRegressor,
+    ElasticNetRegressorCV,
+    RegularizationPathDisplay,
+    enet_path,
+)
 from skreg.neural import (
     RegularizedNetClassifier,
     RegularizedNetRegressor,
@@ -18,10 +25,14 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ElasticNetClassifier",
+    "ElasticNetClassifierCV",
     "ElasticNetRegressor",
+    "ElasticNetRegressorCV",
+    "RegularizationPathDisplay",
     "RegularizedNetClassifier",
     "RegularizedNetRegressor",
     "VectorQuantizer",
+    "enet_path",
     "robust_accuracy",
     "smooth_labels",
 ]

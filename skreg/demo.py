@@ -1,4 +1,4 @@
-"""The regularization study behind ``make demo``: every technique of the notes on bundled data.
+"""The regularization study behind ``make demo``: every skreg technique on bundled data.
 
 Run with ``python -m skreg.demo`` (``--quick`` for a smaller, faster run). Each section fits skreg
 estimators on data that ships with scikit-learn and prints what the regularizer did.

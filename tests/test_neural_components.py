@@ -1,5 +1,7 @@
 """The small pieces the neural estimators are composed of, each against a closed form."""
 
+import re
+
 import pytest
 import torch
 from numpy.testing import assert_allclose
@@ -242,3 +244,23 @@ def test_divergence_guard_names_the_epoch_and_batch(loss):
     net.history.record("valid_loss", loss)
     with pytest.raises(ValueError, match="validation loss"):
         DivergenceGuard().on_epoch_end(net)
+
+
+def test_divergence_guard_flags_a_loss_a_thousand_times_its_first_value():
+    net = _FakeNet()
+    net.history.new_epoch()
+    net.history.record("epoch", 1)
+    guard = DivergenceGuard()
+    # the limit is 1e3 * max(first loss, 1): 1e3 from a first loss of 0.5, 5e3 from 5
+    for first, fine, diverged in [(0.5, 999.0, 1001.0), (5.0, 4999.0, 5001.0)]:
+        del net.history[-1]["batches"][:]
+        for loss in (first, fine):
+            net.history.new_batch()
+            net.history.record_batch("train_loss", loss)
+            guard.on_batch_end(net, training=True)
+        net.history.new_batch()
+        net.history.record_batch("train_loss", diverged)
+        message = f"rose to {diverged:.3g}, over 1e+03 times its first value {first:.3g} at " \
+                  "epoch 1, batch 3"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            guard.on_batch_end(net, training=True)

@@ -245,11 +245,106 @@ def test_invalid_parameters_raise_clear_errors(kwargs, message):
 def test_layer_without_codebook_is_the_identity_in_training_and_evaluation():
     # Fewer training vectors than codes: no codebook yet, and evaluation computes what training
     # did (the identity), instead of quantizing with the random initial codes.
+    # Not silently: each pass-through warns.
     torch.manual_seed(0)
     vq = VQLayer(8, 3)
     x = torch.randn(5, 3)
     for mode in (vq.train(), vq.eval()):
-        quantized, loss, perplexity = mode(x)
+        with pytest.warns(UserWarning, match="VQLayer has no codebook yet .* n_codes=8"):
+            quantized, loss, perplexity = mode(x)
         assert torch.equal(quantized, x)
         assert loss.item() == 0.0 and perplexity.item() == 0.0
     assert not bool(vq.initialized)
+
+
+# ---------------------------------------------------------------- bad inputs, dtypes, init
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("init", ["data", "uniform"])
+def test_non_finite_input_is_an_error_before_the_codebook_changes(bad, init):
+    torch.manual_seed(0)
+    vq = VQLayer(4, 2, init=init, ema=True, reseed_interval=1)
+    x = torch.randn(20, 2)
+    x[3, 1] = bad
+    before = {k: v.clone() for k, v in vq.state_dict().items()}
+    with pytest.raises(ValueError, match=r"non-finite values \(NaN or inf\) in 1 of 20"):
+        vq(x)
+    for key, value in vq.state_dict().items():
+        assert torch.equal(value, before[key])
+    assert not torch.isnan(vq.codebook).any() and vq._n_recent == 0
+    quantized, loss, _ = vq(torch.randn(20, 2))  # clean data still works
+    assert torch.isfinite(quantized).all() and torch.isfinite(loss)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("ema", [False, True])
+def test_any_float_input_type_quantizes_in_the_codebook_type(dtype, ema):
+    codebook = torch.tensor([[0.0, 0.0], [1.0, 1.0], [-1.0, 2.0]])
+    vq = VQLayer(3, 2, init=codebook, ema=ema)
+    x = torch.tensor([[0.1, -0.1], [0.9, 1.2], [-1.1, 1.8], [0.6, 0.6]], dtype=dtype)
+    x.requires_grad_(True)
+    quantized, loss, perplexity = vq(x)
+    assert quantized.dtype == dtype and loss.dtype == torch.float32
+    expected = codebook[_nearest_brute_force(x.detach().float(), codebook)]
+    torch.testing.assert_close(quantized.detach().float(), expected.to(dtype).float())
+    (quantized.float().sum() + loss).backward()
+    assert x.grad.dtype == dtype and torch.isfinite(x.grad.float()).all()
+    assert torch.isfinite(perplexity)
+
+
+def test_empty_batch_gives_zero_loss_not_nan():
+    vq = VQLayer(3, 2, init=torch.eye(3, 2))
+    x = torch.empty(0, 5, 2, requires_grad=True)
+    quantized, loss, perplexity = vq(x)
+    assert quantized.shape == (0, 5, 2)
+    assert loss.item() == 0.0 and perplexity.item() == 1.0
+    loss.backward()  # part of x's graph: backward works
+    assert vq.last_counts.sum() == 0
+
+
+def test_init_takes_a_codebook_tensor():
+    codebook = torch.tensor([[0.0, 0.0], [5.0, 5.0]], dtype=torch.float64)
+    vq = VQLayer(2, 2, init=codebook).eval()
+    assert bool(vq.initialized) and vq.init == "tensor"
+    assert vq.codebook.dtype == torch.float32 and torch.equal(vq.codebook.double(), codebook)
+    codebook[0, 0] = 9.0  # copied, not shared
+    assert vq.codebook[0, 0] == 0.0
+    quantized, _, _ = vq(torch.tensor([[4.0, 6.0], [0.5, -0.2]]))
+    torch.testing.assert_close(quantized, torch.tensor([[5.0, 5.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"init codebook has shape \(3, 2\), expected"):
+        VQLayer(2, 2, init=torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="init codebook contains NaN"):
+        VQLayer(2, 2, init=torch.tensor([[0.0, float("nan")], [1.0, 1.0]]))
+
+
+@pytest.mark.parametrize("ema", [False, True])
+@pytest.mark.parametrize("how", ["copy_", "load_state_dict"])
+def test_codebook_set_by_the_user_counts_as_initialized(ema, how):
+    codebook = torch.tensor([[0.0, 0.0], [5.0, 5.0], [0.0, 5.0]])
+    vq = VQLayer(3, 2, ema=ema)  # init="data": would wait for training data
+    if how == "copy_":
+        with torch.no_grad():
+            vq.codebook.copy_(codebook)
+    else:
+        vq.load_state_dict({"codebook": codebook}, strict=False)
+    x = torch.tensor([[4.0, 6.0], [0.5, -0.2], [0.1, 4.0]])
+    vq.eval()
+    quantized, loss, _ = vq(x)  # evaluation mode too: quantized with the user's codes
+    torch.testing.assert_close(quantized, codebook[[1, 0, 2]])
+    assert loss.item() > 0 and bool(vq.initialized)
+    vq.train()
+    vq(torch.randn(50, 2) * 100)  # training data never replace the user's codebook by k-means
+    if not ema:
+        assert torch.equal(vq.codebook.detach(), codebook)
+
+
+def test_state_of_an_uninitialized_layer_stays_uninitialized():
+    # A layer's own saved state carries its flag: loading a fresh layer's state keeps it
+    # waiting for data, as the layer it was saved from.
+    torch.manual_seed(0)
+    source, target = VQLayer(4, 2), VQLayer(4, 2)
+    target.load_state_dict(source.state_dict())
+    assert not bool(target.initialized)
+    target(torch.randn(40, 2) + 3.0)
+    assert bool(target.initialized) and target.codebook.mean() > 1.0  # k-means on the data

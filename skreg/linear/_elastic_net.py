@@ -17,9 +17,10 @@ from skreg.linear._base import (
     validate_fit_data,
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
+from skreg.utils._doc_link import DocLinkMixin
 
 
-class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, BaseEstimator):
     """Linear regression with L1, L2 or Elastic Net penalty, all on one scale.
 
     One objective for every ``l1_ratio`` in [0, 1] (see Notes), so that a grid search over
@@ -82,7 +83,7 @@ class ElasticNetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also

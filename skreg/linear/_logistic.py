@@ -19,9 +19,10 @@ from skreg.linear._base import (
 )
 from skreg.linear._logistic_solver import _logistic_enet_solve
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
+from skreg.utils._doc_link import DocLinkMixin
 
 
-class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression with L1, L2 or Elastic Net penalty, on the regressor's scale.
 
     Binary and multiclass (multinomial) logistic regression whose penalty has the same
@@ -90,7 +91,7 @@ class ElasticNetClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator)
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also

@@ -11,8 +11,9 @@ parameters, and follow training with scikit-learn's callbacks (``set_callbacks``
 :mod:`skreg.neural._extensions`.
 """
 
+import copy
 import numbers
-from contextlib import contextmanager
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.helper import predefined_split
+from skorch.history import History
 
 from skreg.neural._adversarial import TrainingAdversary
 from skreg.neural._architectures import build_module, count_parameters
@@ -40,34 +42,24 @@ from skreg.neural._extensions import (
     begin_epoch_tasks,
     custom_module,
     user_callbacks,
+    with_epoch_tasks,
 )
 from skreg.neural._net import L1Penalty, RegularizedNet
+from skreg.neural._persistence import PersistentNetMixin
+from skreg.neural._state import (
+    _train,
+    _train_in_place,
+    check_scale,
+    seeded_torch_rng,
+)
 from skreg.neural._threads import thread_policy
 from skreg.utils._callbacks import CallbackSupportMixin
+from skreg.utils._doc_link import DocLinkMixin
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 # Predictions and validation losses need no gradients, so they can use larger batches.
 _EVAL_BATCH_SIZE = 4096
-
-
-@contextmanager
-def _seeded_torch_rng(seed, device):
-    """Run the block with torch's generator (of ``device``) seeded, then restore its state.
-
-    Dropout and weight initialization draw from torch's global generator; forking it keeps
-    training reproducible without reseeding the user's generator.
-    """
-    if device.type != "cuda":
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(seed)
-            yield
-        return
-    index = torch.cuda.current_device() if device.index is None else device.index
-    with torch.random.fork_rng(devices=[index]), torch.cuda.device(index):
-        torch.default_generator.manual_seed(seed)
-        torch.cuda.manual_seed(seed)  # seeds the current device, the one training uses
-        yield
 
 
 def _tensor_dataset(X, targets, weights, rows, device):
@@ -86,7 +78,9 @@ def _stopping_last(callbacks):
     )
 
 
-class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator):
+class _BaseRegularizedNet(
+    CallbackSupportMixin, ModuleParameters, PersistentNetMixin, DocLinkMixin, BaseEstimator
+):
     """Hyperparameters and ``fit`` machinery shared by the classifier and the regressor."""
 
     _parameter_constraints = {
@@ -308,8 +302,9 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         return callbacks
 
     def _fitted_attributes(self, net):
-        """What a copy of this estimator needs to predict with ``net`` (for sklearn callbacks)."""
-        return {"net_": net, "device_": str(net.device)}
+        """What a copy of the estimator needs to predict with ``net`` (for sklearn callbacks):
+        the state this (scratch) copy has fitted so far, and the net."""
+        return {**vars(self), "net_": net, "device_": str(net.device)}
 
     # ---- fitting ----------------------------------------------------------------------
 
@@ -376,13 +371,56 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
     def _batch_size(self, n_train):
         return min(200 if self.batch_size == "auto" else self.batch_size, n_train)
 
+    def _scratch_copy(self):
+        """A shallow copy of the estimator that a fit may change without touching ``self``."""
+        scratch = object.__new__(type(self))
+        scratch.__dict__.update(self.__dict__)
+        return scratch
+
+    # copy.copy (scikit-learn's callbacks build their fitted_estimator with it) is this
+    # shallow copy too, not a round trip through __getstate__ / __setstate__.
+    __copy__ = _scratch_copy
+
+    def _commit(self, fitted):
+        """Take over every attribute of ``fitted`` (a scratch copy) in one step."""
+        self.__dict__.clear()
+        self.__dict__.update(fitted.__dict__)
+
     @thread_policy()
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
+        # Transactional: validation and training work on a scratch copy (and, for partial_fit,
+        # on a net whose state is restored on failure); ``self`` takes over its attributes
+        # only once training succeeded, so a failing call leaves the previous model in place.
+        # scikit-learn's callbacks (set_callbacks): the task begins on ``self``, whose
+        # __dict__ holds its context until ``_fit_context`` tears the callbacks down on every
+        # exit path (the scratch copy is made after, so a committed fit keeps it too), and
+        # the hooks see the estimator the user holds.
+        task, epoch_tasks = begin_epoch_tasks(
+            self, X, y, sample_weight, 1 if incremental else self.max_iter,
+            fitted_attributes=lambda net: fitted._fitted_attributes(net),
+        )
+        fitted = self._scratch_copy()
+        fitted._fit_scratch(X, y, sample_weight, incremental=incremental, classes=classes,
+                            on_interrupt=self._commit, epoch_tasks=epoch_tasks)
+        self._commit(fitted)
+        task.end()
+        return self
+
+    def _check_options(self):
+        self._hidden_layer_sizes()
+        if self.vq_ema and self.vq_codes is None:
+            raise ValueError(
+                "vq_ema=True chooses how a VQ bottleneck's codebook learns, but there is no "
+                "bottleneck: set vq_codes to the number of codes (or vq_ema=False)."
+            )
+
+    def _fit_scratch(self, X, y, sample_weight, *, incremental, classes, on_interrupt,
+                     epoch_tasks=None):
         continuing = hasattr(self, "net_") and (incremental or self.warm_start)
-        self._hidden_layer_sizes()  # fail on bad sizes before any work
-        X_input, y_input = X, y
+        self._check_options()  # fail on bad options before any work
         X, y = validate_data(self, X, y, reset=not continuing, dtype=np.float32,
                              **self._y_check_params)
+        check_scale(X, "X")
         targets = self._prepare_targets(
             y, continuing=continuing, incremental=incremental, classes=classes
         )
@@ -399,42 +437,60 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         else:
             train_rows, valid_rows = slice(None), None
 
-        if self.vq_codes is not None and not incremental:
-            n_train = X.shape[0] if valid_rows is None else len(train_rows)
-            if n_train < self.vq_codes:
-                raise ValueError(
-                    f"vq_codes={self.vq_codes} needs at least as many training samples to "
-                    f"initialize the codebook from, got {n_train}."
-                )
-        callback_task, tasks = begin_epoch_tasks(
-            self, X_input, y_input, sample_weight, 1 if incremental else self.max_iter
-        )
-        with _seeded_torch_rng(torch_seed, device):
+        n_train = X.shape[0] if valid_rows is None else len(train_rows)
+        if self.vq_codes is not None and not incremental and n_train < self.vq_codes:
+            raise ValueError(
+                f"vq_codes={self.vq_codes} needs at least as many training samples to "
+                f"initialize the codebook from, got {n_train}."
+            )
+        in_place = incremental and continuing
+        batch_size = self.net_.batch_size if in_place else self._batch_size(n_train)
+        if self.batch_norm and min(batch_size, n_train) < 2:
+            raise ValueError(
+                "batch_norm=True normalizes each hidden unit over the mini-batch, which needs "
+                f"at least 2 samples per batch; got {n_train} training sample(s) and "
+                f"batch_size={batch_size}. Pass more samples per call (or batch_norm=False)."
+            )
+        with seeded_torch_rng(torch_seed, device):
             train = _tensor_dataset(X, targets, weights, train_rows, device)
-            if incremental and continuing:
+            if in_place:
                 net = self.net_
-                net.max_epochs = 1
-                net.callbacks = self._build_callbacks(validation=False)
-                add_epoch_tasks(net, tasks)
-                net.initialize_callbacks()
+                _train_in_place(
+                    net, train, with_epoch_tasks(self._build_callbacks(validation=False),
+                                                 epoch_tasks)
+                )
             else:
                 module = self._build_module(X.shape[1], self._n_outputs())
                 if continuing:
                     self._load_previous_weights(module)
                 net = self._build_net(
                     module, device, epochs=1 if incremental else self.max_iter,
-                    batch_size=self._batch_size(len(train)), n_train=len(train),
-                    incremental=incremental,
+                    batch_size=batch_size, n_train=n_train, incremental=incremental,
                     valid=(_tensor_dataset(X, targets, weights, valid_rows, device)
                            if validation else None),
                 )
-                add_epoch_tasks(net, tasks)
+                add_epoch_tasks(net, epoch_tasks)
                 net.initialize()
-                if continuing:
-                    net.history_ = self.net_.history_
-            self._train(net, train, in_place=net is getattr(self, "net_", None))
+                if continuing:  # a copy: the previous model's history stays as it was
+                    net.history_ = History(copy.deepcopy(list(self.net_.history_)))
+                n_before = len(net.history_)
+                try:
+                    _train(net, train)
+                except KeyboardInterrupt:
+                    if net.rewind_to_last_epoch() and len(net.history_) > n_before:
+                        self._set_fitted_net(net, device, interrupted=True)
+                        on_interrupt(self)
+                        warnings.warn(
+                            f"Training was interrupted; the estimator keeps the network of "
+                            f"epoch {len(net.history_)}, the last completed one "
+                            f"(n_iter_={self.n_iter_}).", UserWarning, stacklevel=4,
+                        )
+                    raise
+        self._set_fitted_net(net, device)
 
+    def _set_fitted_net(self, net, device, interrupted=False):
         net.train_split = None  # the validation data is not part of the model
+        net.last_epoch_ = None
         self.net_ = net
         self.device_ = str(device)
         self.history_ = net.history_
@@ -442,9 +498,11 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         self.n_iter_ = len(net.history)
         self.n_parameters_ = count_parameters(net.module_)
         early_stopping = dict(net.callbacks_).get("early_stopping")
-        self.best_epoch_ = None if early_stopping is None else early_stopping.best_epoch_
-        callback_task.end()
-        return self
+        self.best_epoch_ = (
+            None if early_stopping is None or interrupted else early_stopping.best_epoch_
+        )
+        # The hyperparameters that built the net, to rebuild it when unpickling.
+        self._fit_params = self.get_params(deep=True)  # module__* included
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -506,28 +564,15 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
             callbacks=_stopping_last(callbacks),
             verbose=int(self.verbose >= 2),
             device=str(device),
-            # Unpickling rebuilds our own module classes, not only tensors.
-            torch_load_kwargs={"weights_only": False},
+            # The estimators pickle weights as numpy arrays (see __getstate__); should torch
+            # ever load here (skorch's own pickling of the bare net), it loads tensors only.
+            torch_load_kwargs={"weights_only": True},
             batch_transforms=self._build_batch_transforms(),
             penalties=self._build_penalties(),
             adversary=adversary,
             adversarial_weight=adversarial_weight,
             **optimizer_params,
         )
-
-    def _train(self, net, train, *, in_place):
-        try:
-            net.partial_fit(train)
-        except ValueError:
-            if in_place:  # the previous weights are gone: do not leave a broken model behind
-                for attribute in ("net_", "history_", "loss_curve_", "n_iter_", "best_epoch_",
-                                  "n_parameters_"):
-                    self.__dict__.pop(attribute, None)
-            raise
-        finally:
-            for _, callback in net.callbacks_:
-                if hasattr(callback, "close"):
-                    callback.close()
 
     # ---- prediction -------------------------------------------------------------------
 
@@ -537,13 +582,28 @@ class _BaseRegularizedNet(CallbackSupportMixin, ModuleParameters, BaseEstimator)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
     @thread_policy(eval_batch_size=_EVAL_BATCH_SIZE)
-    def _forward(self, X):
-        """Module outputs (logits / regression outputs) for X, a float32 CPU tensor."""
-        X = self._prepare_X(X)
-        return self.net_.forward(TensorDataset(torch.from_numpy(X)))
+    def _predict_batches(self, X, columns, dtype, transform):
+        """``transform(outputs)`` of the network for X, written batch by batch into one array.
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # A model trained on a GPU and loaded where there is none runs on the CPU.
-        if "net_" in self.__dict__:
-            self.device_ = str(self.net_.device)
+        The output is allocated once and each batch's result is copied into its rows, so the
+        peak memory is X's float32 copy, the output and one batch of activations. Non-finite
+        outputs are an error, never a prediction.
+        """
+        X = self._prepare_X(X)
+        net = self.net_
+        out = np.empty((X.shape[0], *columns), dtype=dtype)
+        batch_size = max(net.batch_size, _EVAL_BATCH_SIZE)
+        with torch.no_grad():
+            for start in range(0, X.shape[0], batch_size):
+                stop = start + batch_size
+                outputs = net.evaluation_step((as_tensor(X[start:stop], net.device),))
+                if not bool(torch.isfinite(outputs).all()):
+                    largest = float(np.abs(X[start:stop]).max())
+                    raise ValueError(
+                        "The network's outputs are not finite for some of the samples; the "
+                        f"largest magnitude in X there is {largest:.3g}, so float32 "
+                        "arithmetic overflows in the network. Scale X as the training data "
+                        "was (e.g. with the same StandardScaler)."
+                    )
+                torch.from_numpy(out[start:stop]).copy_(transform(outputs))
+        return out

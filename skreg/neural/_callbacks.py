@@ -96,27 +96,52 @@ class EarlyStopping(skorch.callbacks.EarlyStopping):
 
 
 class DivergenceGuard(Callback):
-    """Raise a clear error as soon as a training or validation loss is NaN or infinite."""
+    """Raise a clear error as soon as training diverges.
+
+    The rule, checked after every training batch: the batch's training loss is NaN or
+    infinite, or above ``factor · max(L₀, 1)``, where ``L₀`` is the loss of the first training
+    batch the net ever recorded (before any step, so the loss of the initial network; the 1
+    keeps a near-zero start from flagging ordinary noise). A loss a thousand times its starting
+    value means the steps overshoot: the weights are on their way to overflow, and a model
+    trained on past that point predicts nothing useful. A non-finite validation loss is an
+    error too. The estimator then keeps its previous model.
+    """
+
+    def __init__(self, factor=1e3):
+        self.factor = factor
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            loss = net.history[-1, "batches", -1, "train_loss"]
-            if not math.isfinite(loss):
-                epoch = net.history[-1, "epoch"]
-                batch = len(net.history[-1, "batches"])
-                raise ValueError(_divergence_message("training", loss, epoch, batch))
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1, "train_loss"]
+        first = net.history[0, "batches", 0, "train_loss"]
+        limit = self.factor * max(first, 1.0) if math.isfinite(first) else math.inf
+        if not math.isfinite(loss) or loss > limit:
+            epoch = net.history[-1, "epoch"]
+            batch = len(net.history[-1, "batches"])
+            cause = (
+                "became " + str(loss) if not math.isfinite(loss)
+                else f"rose to {loss:.3g}, over {self.factor:.0e} times its first value "
+                f"{first:.3g}"
+            )
+            lr = getattr(net, "lr", None)
+            raise ValueError(_divergence_message("training", cause, epoch, lr, batch))
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1].get("valid_loss")
         if loss is not None and not math.isfinite(loss):
-            raise ValueError(_divergence_message("validation", loss, net.history[-1, "epoch"]))
+            raise ValueError(_divergence_message(
+                "validation", f"became {loss}", net.history[-1, "epoch"], getattr(net, "lr", None)
+            ))
 
 
-def _divergence_message(kind, loss, epoch, batch=None):
+def _divergence_message(kind, cause, epoch, lr, batch=None):
     where = f"epoch {epoch}" + (f", batch {batch}" if batch is not None else "")
+    now = "" if lr is None else f" (now {lr:g})"
     return (
-        f"Training diverged: the {kind} loss became {loss} at {where}. Standardize the inputs "
-        "(e.g. with StandardScaler) or lower learning_rate_init."
+        f"Training diverged: the {kind} loss {cause} at {where}. Lower learning_rate_init"
+        f"{now} or standardize the inputs (e.g. with StandardScaler); the estimator keeps "
+        "its previous state."
     )
 
 

@@ -25,6 +25,7 @@ from torch import nn
 
 from skreg.neural._base import _BaseRegularizedNet
 from skreg.neural._callbacks import ValidationScore, accuracy_of_logits, r2_of_outputs
+from skreg.neural._state import _OVERFLOW_SCALE
 
 _COMMON_PARAMETERS = """\
     hidden_layer_sizes : array-like of int or int, default=(100,)
@@ -34,7 +35,7 @@ _COMMON_PARAMETERS = """\
     architecture : {"mlp", "cnn"}, default="mlp"
         ``"cnn"`` treats each row of X as a flattened image of ``image_shape`` and starts with
         convolution blocks (3×3 kernels, "same" padding, activation, 2×2 max pooling), whose
-        kernels are shared across positions: the weight sharing of the notes. The dense
+        kernels are shared across positions (weight sharing, LeCun et al. 1989). The dense
         ``hidden_layer_sizes`` layers follow the convolutions.
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(channels, height, width)`` of the images whose pixels, in C
@@ -171,7 +172,7 @@ _COMMON_PARAMETERS = """\
 _COMMON_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when X has string column names.
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the PyTorch module and ``net_.get_loss`` its loss.
@@ -415,11 +416,19 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one; columns follow ``classes_``.
         """
-        return torch.softmax(self._forward(X).double(), dim=1).numpy()
+        check_is_fitted(self)
+        return self._predict_batches(
+            X, (len(self.classes_),), np.float64,
+            lambda logits: torch.softmax(logits.double(), dim=1),
+        )
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably from the logits."""
-        return torch.log_softmax(self._forward(X).double(), dim=1).numpy()
+        check_is_fitted(self)
+        return self._predict_batches(
+            X, (len(self.classes_),), np.float64,
+            lambda logits: torch.log_softmax(logits.double(), dim=1),
+        )
 
     def predict(self, X):
         """Most probable class of each sample.
@@ -433,7 +442,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        indices = self._forward(X).argmax(dim=1).numpy()
+        check_is_fitted(self)
+        indices = self._predict_batches(X, (), np.int64, lambda logits: logits.argmax(dim=1))
         return self.classes_[indices]
 
     def _encode_y(self, y):
@@ -581,11 +591,21 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Float64, shaped like the ``y`` given to ``fit``.
         """
-        outputs = self._forward(X).numpy().astype(np.float64)
+        check_is_fitted(self)
+        outputs = self._predict_batches(
+            X, (self.n_outputs_,), np.float64, lambda outputs: outputs.double()
+        )
         return outputs.ravel() if self._y_was_1d else outputs
 
     def _prepare_targets(self, y, *, continuing, incremental, classes=None):
         y_was_1d = y.ndim == 1
+        largest = float(np.max(np.abs(y))) if y.size else 0.0
+        if largest > _OVERFLOW_SCALE:
+            raise ValueError(
+                f"y has values up to {largest:.3g} in magnitude: the network trains in float32, "
+                "where the squared error of such targets overflows. Rescale the targets, e.g. "
+                "with TransformedTargetRegressor(regressor, transformer=StandardScaler())."
+            )
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
         if continuing and y.shape[1] != self.n_outputs_:
             raise ValueError(

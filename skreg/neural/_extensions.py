@@ -129,22 +129,29 @@ def user_callbacks(callbacks):
     return copies
 
 
-def begin_epoch_tasks(estimator, X, y, sample_weight, n_epochs):
+def begin_epoch_tasks(estimator, X, y, sample_weight, n_epochs, fitted_attributes):
     """Begin a fit as a task of scikit-learn's callbacks, with up to ``n_epochs`` subtasks.
 
     Returns ``(task, reporter)``: the fit's :class:`~skreg.utils._callbacks.FitTask` (call
     ``task.end()`` once fitted) and the skorch callback reporting each epoch, or None when no
-    callback is set: a fit without callbacks runs no per-epoch hook.
+    callback is set: a fit without callbacks runs no per-epoch hook. ``fitted_attributes(net)``
+    gives the attributes that make a copy of ``estimator`` predict with ``net``.
     """
     task = FitTask(estimator, X, y, sample_weight, max_subtasks=n_epochs)
-    return task, (EpochTasks(task, estimator._fitted_attributes) if task.active else None)
+    return task, (EpochTasks(task, fitted_attributes) if task.active else None)
+
+
+def with_epoch_tasks(callbacks, tasks):
+    """``callbacks`` with the per-epoch reporter added (if any), early stopping still last."""
+    if tasks is None:
+        return callbacks
+    # Early stopping ends an epoch by raising: it stays last.
+    return sorted(
+        [*callbacks, ("sklearn_callbacks", tasks)],
+        key=lambda named: isinstance(named, tuple) and named[0] == "early_stopping",
+    )
 
 
 def add_epoch_tasks(net, tasks):
-    """Add the per-epoch reporter to the net's callbacks (before early stopping)."""
-    if tasks is not None:
-        callbacks = [*net.callbacks, ("sklearn_callbacks", tasks)]
-        # Early stopping ends an epoch by raising: it stays last.
-        net.callbacks = sorted(
-            callbacks, key=lambda named: isinstance(named, tuple) and named[0] == "early_stopping"
-        )
+    """Add the per-epoch reporter to the net's callbacks (before ``net.initialize()``)."""
+    net.callbacks = with_epoch_tasks(net.callbacks, tasks)

@@ -19,14 +19,14 @@ from sklearn.utils.validation import column_or_1d
 def smooth_labels(y, epsilon, *, n_classes=None, mode="uniform"):
     """Return the label-smoothed target matrix of class indices ``y``.
 
-    The notes this package follows use two conventions under one name; ``mode`` picks one.
+    Two conventions go by the name of label smoothing; ``mode`` picks one.
 
     - ``mode="uniform"`` (the formula): ``(1 - epsilon) * onehot + epsilon / k``. The true class
       gets ``1 - epsilon + epsilon / k`` and every other class ``epsilon / k``. This is the target
       that ``torch.nn.CrossEntropyLoss(label_smoothing=epsilon)`` trains against, and the one
       :class:`~skreg.RegularizedNetClassifier` uses for ``label_smoothing``.
     - ``mode="others"``: the true class gets ``1 - epsilon`` and each of the ``k - 1`` other
-      classes ``epsilon / (k - 1)`` (the notes' worked example).
+      classes ``epsilon / (k - 1)``, so that the true class keeps exactly ``1 - epsilon``.
 
     With ``k = 3`` and ``epsilon = 0.1``, ``"uniform"`` gives ``[0.9333, 0.0333, 0.0333]`` and
     ``"others"`` gives ``[0.9, 0.05, 0.05]``. The 4-class row ``[0.1, 0.7, 0.1, 0.1]`` is

@@ -31,6 +31,12 @@ see ``_BaseRegularizedNet._build_*`` in ``_base.py``):
 
 ``valid_loss`` is the data loss alone (no penalty, no transform); ``train_loss`` is the whole
 training objective of each batch, penalties included.
+
+Ctrl-C: skorch's ``partial_fit`` swallows every KeyboardInterrupt, since its callbacks end
+training early by raising one. :meth:`RegularizedNet.partial_fit` swallows only those raised by
+a ``raise`` statement and lets a real interrupt reach the caller; with ``epoch_snapshots=True``
+the net keeps a copy of its state after each completed epoch (``last_epoch_``), so that an
+interrupted ``fit`` can keep a consistent network (see ``_BaseRegularizedNet._fit``).
 """
 
 import torch
@@ -41,6 +47,7 @@ from skorch.utils import is_dataset, to_tensor
 from skreg.neural._bottleneck import CODEBOOK_LR_FACTOR, gradient_codebooks
 from skreg.neural._data import Batch, BatchIterator, TensorDataset, as_tensor
 from skreg.neural._modules import penalized_parameters
+from skreg.neural._state import TrainingState, raised_by_statement
 
 _MIN_EVAL_ROWS = 8
 
@@ -55,7 +62,7 @@ class RegularizedNet(NeuralNet):
 
     def __init__(
         self, *args, batch_transforms=(), penalties=(), adversary=None, adversarial_weight=0.5,
-        **kwargs,
+        epoch_snapshots=False, **kwargs,
     ):
         # Whole-tensor batches by default, and no silent validation split.
         kwargs.setdefault("iterator_train", BatchIterator)
@@ -67,6 +74,35 @@ class RegularizedNet(NeuralNet):
         self.penalties = penalties
         self.adversary = adversary
         self.adversarial_weight = adversarial_weight
+        self.epoch_snapshots = epoch_snapshots
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, except that a real Ctrl-C propagates (see module docstring)."""
+        if not self.initialized_:
+            self.initialize()
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        self.last_epoch_ = None
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+        except KeyboardInterrupt as exc:
+            if not raised_by_statement(exc):
+                raise
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        if method_name == "on_epoch_end" and self.epoch_snapshots:
+            self.last_epoch_ = TrainingState(self)
+
+    def rewind_to_last_epoch(self):
+        """Restore the state after the last completed epoch; return whether there was one."""
+        snapshot = getattr(self, "last_epoch_", None)
+        if snapshot is None:
+            return False
+        snapshot.restore(self)
+        return True
 
     @property
     def _default_callbacks(self):

@@ -1,6 +1,6 @@
 """The thread policy of :mod:`skreg.utils._threads` applied to the neural estimators' calls.
 
-``fit`` / ``partial_fit`` (through ``_fit``) and every prediction (through ``_forward``) run
+``fit`` / ``partial_fit`` (through ``_fit``) and every prediction (through ``_predict_batches``) run
 under :func:`~skreg.utils._threads.torch_threads`, with the work of one batch estimated from the
 hyperparameters and the shape of X: no module is built for it.
 """

@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import warnings
 
 import torch
 from torch import nn
@@ -67,6 +68,21 @@ def _kmeans(points, n_clusters, n_iter, chunk_size):
     return centers
 
 
+def _check_codebook(codebook, n_codes, code_dim):
+    """A user's initial codebook as a finite float tensor of shape (n_codes, code_dim)."""
+    codebook = torch.as_tensor(codebook).detach()
+    if tuple(codebook.shape) != (n_codes, code_dim):
+        raise ValueError(
+            f"init codebook has shape {tuple(codebook.shape)}, expected (n_codes, code_dim) = "
+            f"({n_codes}, {code_dim})."
+        )
+    if not (torch.is_floating_point(codebook) or codebook.dtype in (torch.int32, torch.int64)):
+        raise TypeError(f"init codebook must hold real numbers, got {codebook.dtype}.")
+    if not bool(torch.isfinite(codebook.to(torch.get_default_dtype())).all()):
+        raise ValueError("init codebook contains NaN or inf.")
+    return codebook.to(dtype=torch.get_default_dtype(), copy=True)
+
+
 class VQLayer(nn.Module):
     r"""Vector-quantization bottleneck (van den Oord et al. 2017) for any PyTorch model.
 
@@ -94,13 +110,17 @@ class VQLayer(nn.Module):
     epsilon : float, default=1e-5
         Laplace smoothing of the moving cluster sizes when ``ema=True``, so that a code with
         no assignment never divides by zero.
-    init : {"data", "uniform"}, default="data"
+    init : {"data", "uniform"} or tensor of shape (n_codes, code_dim), default="data"
         ``"data"``: on the first training batches, once ``n_codes`` input vectors have been
         seen, run k-means (k-means++ seeding, ``kmeans_iters`` Lloyd iterations) on them and
         use the centers as codebook; until then the layer passes its input through unchanged
-        with zero loss and zero perplexity, in training and evaluation mode alike.
-        ``"uniform"``: codes drawn uniformly in ±1/``n_codes`` (the notes' choice, far from
-        inputs of unit scale).
+        with zero loss and zero perplexity, in training and evaluation mode alike, and warns
+        that it does. ``"uniform"``: codes drawn uniformly in ±1/``n_codes`` (van den Oord et
+        al.'s choice; far from inputs of unit scale). A tensor (or array) is the initial
+        codebook itself, copied in the default float type. A codebook the user sets later,
+        by copying into ``codebook`` (as one sets an ``nn.Embedding``'s weights) or with
+        ``load_state_dict``, counts as initialized too: data initialization never overwrites
+        it.
     kmeans_iters : int, default=10
         Lloyd iterations of the data initialization.
     dead_code_threshold : int, default=1
@@ -120,6 +140,8 @@ class VQLayer(nn.Module):
     ----------
     codebook : torch.Tensor of shape (n_codes, code_dim)
         The codes: an ``nn.Parameter`` when ``ema=False``, a buffer when ``ema=True``.
+    initialized : torch.Tensor (bool scalar buffer)
+        Whether the codebook holds codes to quantize with (saved in the ``state_dict``).
     last_counts : torch.Tensor of shape (n_codes,) or None
         Number of input vectors assigned to each code in the last forward call.
     n_codes_used : int
@@ -153,6 +175,12 @@ class VQLayer(nn.Module):
 
     In evaluation mode the codebook never changes: no initialization, no EMA update, no
     re-seeding.
+
+    Inputs may have any floating type: distances, codes and losses are computed in the
+    codebook's type (``float32`` unless the module was converted) and the quantized output is
+    cast back to the input's type. Non-finite inputs (NaN, inf) are an error, raised before
+    the codebook is used or changed. An empty batch returns its (empty) input, zero loss and
+    a perplexity of 1.
 
     Examples
     --------
@@ -190,8 +218,15 @@ class VQLayer(nn.Module):
         self.ema = bool(ema)
         self.decay = _check_real("decay", decay, 0.0, 1.0, closed_high=False)
         self.epsilon = _check_real("epsilon", epsilon, 0.0, math.inf, closed_low=False)
-        if init not in ("data", "uniform"):
-            raise ValueError(f'init must be "data" or "uniform", got {init!r}.')
+        if isinstance(init, str):
+            if init not in ("data", "uniform"):
+                raise ValueError(
+                    f'init must be "data", "uniform" or a codebook tensor, got {init!r}.'
+                )
+            initial = torch.empty(n_codes, code_dim).uniform_(-1.0 / n_codes, 1.0 / n_codes)
+        else:
+            initial = _check_codebook(init, self.n_codes, self.code_dim)
+            init = "tensor"
         self.init = init
         self.kmeans_iters = _check_int("kmeans_iters", kmeans_iters, 0)
         self.dead_code_threshold = _check_int("dead_code_threshold", dead_code_threshold, 0)
@@ -199,7 +234,6 @@ class VQLayer(nn.Module):
         self.buffer_size = _check_int("buffer_size", buffer_size, self.n_codes)
         self.chunk_size = _check_int("chunk_size", chunk_size, 1)
 
-        initial = torch.empty(n_codes, code_dim).uniform_(-1.0 / n_codes, 1.0 / n_codes)
         if self.ema:
             self.register_buffer("codebook", initial)
             self.register_buffer("ema_cluster_size", torch.zeros(n_codes))
@@ -207,7 +241,10 @@ class VQLayer(nn.Module):
         else:
             self.codebook = nn.Parameter(initial)
         # Persistent, so that a loaded trained layer is not initialized again.
-        self.register_buffer("initialized", torch.tensor(init == "uniform"))
+        self.register_buffer("initialized", torch.tensor(init != "data"))
+        # The codebook as this layer last wrote it before initialization: a codebook that
+        # differs from it was set by the user, and counts as initialized.
+        self.register_buffer("_own_codebook", initial.detach().clone(), persistent=False)
         self.register_buffer("_recent", torch.zeros(self.buffer_size, code_dim), persistent=False)
         self._n_recent = 0
         self._recent_pos = 0
@@ -228,26 +265,34 @@ class VQLayer(nn.Module):
 
     def encode(self, x):
         """Index of the nearest code for each vector of ``x`` (shape ``x.shape[:-1]``)."""
-        flat_x = self._flatten(x)
-        return nearest_code(flat_x.detach(), self.codebook.detach(), self.chunk_size).view(
+        flat_x = self._checked(x)
+        self._adopt_user_codebook()
+        if not bool(self.initialized):
+            self._warn_uninitialized(stacklevel=2)
+        codebook = self.codebook.detach()
+        return nearest_code(flat_x.detach().to(codebook.dtype), codebook, self.chunk_size).view(
             x.shape[:-1]
         )
 
     def forward(self, x):
-        """Quantize ``x`` (any shape, code dimension last).
+        """Quantize ``x`` (any shape, code dimension last, any floating type).
 
         Returns
         -------
-        quantized : torch.Tensor, same shape as ``x``
+        quantized : torch.Tensor, same shape and type as ``x``
             Nearest codes in value, identity in gradient (straight-through).
         loss : torch.Tensor, scalar
             Codebook loss + ``commitment_cost`` × commitment loss (commitment only with EMA).
         perplexity : torch.Tensor, scalar
             exp of the entropy of the code-usage distribution in this call.
         """
-        flat_x = self._flatten(x)
+        flat_x = self._checked(x)
+        self._adopt_user_codebook()
+        codebook = self.codebook
+        work_x = x.to(codebook.dtype)  # differentiable cast: gradients reach x in its type
+        flat_work = flat_x.detach().to(codebook.dtype)
         if self.training:
-            self._remember(flat_x.detach())
+            self._remember(flat_work)
             if not bool(self.initialized) and self._n_recent >= self.n_codes:
                 self._initialize_from_data()
             if bool(self.initialized):
@@ -255,31 +300,83 @@ class VQLayer(nn.Module):
         if not bool(self.initialized):
             # No codebook yet (fewer than n_codes training vectors seen): the identity, in
             # training and in evaluation alike, so that both compute the same function.
+            self._warn_uninitialized(stacklevel=4)  # past torch's Module.__call__
             self.last_counts = None
-            return x, x.new_zeros(()), x.new_zeros(())
+            zero = work_x.new_zeros(())
+            return x, zero, zero.clone()
+        if flat_work.shape[0] == 0:
+            # Nothing to quantize: a zero loss (still in x's graph) instead of mse's NaN.
+            self.last_counts = torch.zeros(self.n_codes, dtype=torch.long, device=x.device)
+            return x, work_x.sum() * 0.0, work_x.new_ones(())
 
-        codebook = self.codebook
-        indices = nearest_code(flat_x.detach(), codebook.detach(), self.chunk_size)
+        indices = nearest_code(flat_work, codebook.detach(), self.chunk_size)
         counts = torch.bincount(indices, minlength=self.n_codes)
         self.last_counts = counts.detach()
-        quantized = F.embedding(indices, codebook).view_as(x)
+        quantized = F.embedding(indices, codebook).view_as(work_x)
 
-        commitment_loss = F.mse_loss(x, quantized.detach())
+        commitment_loss = F.mse_loss(work_x, quantized.detach())
         if self.ema:
             loss = self.commitment_cost * commitment_loss
         else:
-            loss = F.mse_loss(quantized, x.detach()) + self.commitment_cost * commitment_loss
+            loss = F.mse_loss(quantized, work_x.detach()) + self.commitment_cost * commitment_loss
 
         if self.training:
             self._usage += counts
             self._batches_since_check += 1
             if self.ema:
-                self._ema_update(flat_x.detach(), indices, counts)
+                self._ema_update(flat_work, indices, counts)
 
-        probs = counts.to(x.dtype) / max(indices.numel(), 1)
+        probs = counts.to(codebook.dtype) / max(indices.numel(), 1)
         perplexity = torch.exp(-torch.special.xlogy(probs, probs).sum())
-        quantized = x + (quantized - x).detach()
+        quantized = x + (quantized.detach().to(x.dtype) - x).detach()
         return quantized, loss, perplexity
+
+    def _checked(self, x):
+        """``x`` flattened to (n, code_dim), after its shape, type and values are checked."""
+        if not torch.is_tensor(x) or not torch.is_floating_point(x):
+            dtype = x.dtype if torch.is_tensor(x) else type(x).__name__
+            raise TypeError(f"VQLayer expects a floating-point tensor, got {dtype}.")
+        flat_x = self._flatten(x)
+        if not bool(torch.isfinite(flat_x).all()):
+            n_bad = int((~torch.isfinite(flat_x)).any(dim=1).sum())
+            raise ValueError(
+                f"VQLayer got non-finite values (NaN or inf) in {n_bad} of {flat_x.shape[0]} "
+                "input vectors; the codebook was left unchanged. Check the data for NaN, and "
+                "the layers before this one for a diverged training (a learning rate too high)."
+            )
+        return flat_x
+
+    @torch.no_grad()
+    def _adopt_user_codebook(self):
+        """Count a codebook the user copied in (not written by this layer) as initialized."""
+        if bool(self.initialized):
+            return
+        own = self._own_codebook
+        codebook = self.codebook
+        if own.shape != codebook.shape or not torch.equal(own.to(codebook), codebook):
+            self.initialized.fill_(True)
+
+    def _warn_uninitialized(self, stacklevel):
+        warnings.warn(
+            f"VQLayer has no codebook yet (init='data' builds it from the first "
+            f"n_codes={self.n_codes} training vectors, and fewer have been seen): it passes its "
+            "input through unchanged. Train on more vectors, pass init= a codebook tensor, or "
+            "copy a codebook into .codebook.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        if prefix + "codebook" not in state_dict:
+            return
+        with torch.no_grad():
+            if prefix + "initialized" not in state_dict:
+                # A codebook from elsewhere (no flag saved with it): the user's codes.
+                self.initialized.fill_(True)
+            elif self._own_codebook.shape == self.codebook.shape:
+                # A layer's own saved state: its flag says whether it was initialized.
+                self._own_codebook.copy_(self.codebook)
 
     def _flatten(self, x):
         if x.shape[-1] != self.code_dim:
@@ -306,7 +403,7 @@ class VQLayer(nn.Module):
     def _initialize_from_data(self):
         recent = self._recent[: self._n_recent]
         centers = _kmeans(recent, self.n_codes, self.kmeans_iters, self.chunk_size)
-        self.codebook.copy_(centers)
+        self.codebook.copy_(centers.to(self.codebook.dtype))
         self.initialized.fill_(True)
         self._usage.zero_()
         self._batches_since_check = 0

@@ -5,6 +5,14 @@ one chunk's scores fit in about a mebibyte; each chunk is one BLAS matrix produc
 argmin, and chunks are spread over a few threads that each run single-threaded BLAS (on a loaded
 machine this beats one multi-threaded BLAS call per chunk, and it is what scikit-learn's KMeans
 does with OpenMP).
+
+The matrix product computes ``||c||^2 - 2 x.c``, which loses the digits that ``x`` and ``c``
+share: on rows with a large common offset (``X + 1e4`` in float32) almost every argmin is wrong.
+Two things keep the search exact. Rows and codes are centred by the mean of the training rows
+(as scikit-learn's KMeans does), which removes the offset; and every row whose two best scores
+are closer than the rounding error of the product can be (a bound of Higham's for dot products,
+``(n_features + 2) * eps * (||x|| + max ||c||)^2``) is searched again from the differences
+``x - c`` in float64, so a near tie is decided by the exact distances.
 """
 
 import functools
@@ -22,9 +30,11 @@ from sklearn.utils.extmath import row_norms
 _CHUNK_BYTES = 1 << 19
 _MIN_CHUNK_ROWS = 256
 _MAX_CHUNK_ROWS = 16384
-
-_controller = None
-_controller_lock = threading.Lock()
+# Elements of the (rows, n_codes, n_features) differences of one exact re-check.
+_EXACT_BLOCK = 1 << 20
+# ``output="distances"`` entries whose float64 expansion may be off by more than this relative
+# amount are computed again from the differences (a code's distance to itself is then 0).
+_DISTANCE_RTOL = 1e-7
 
 
 def effective_n_threads():
@@ -47,17 +57,71 @@ def effective_n_threads():
     return max(1, n_cpus)
 
 
-@contextmanager
-def single_threaded_blas():
-    """Limit BLAS to one thread while our own threads share the work between chunks."""
-    global _controller
-    with _controller_lock:
-        if _controller is None:
+class _SharedBlasLimit:
+    """One BLAS thread while any skreg call needs it; the user's limits back after the last.
+
+    BLAS thread pools are process-wide, so a limit set and restored by each call on its own
+    leaks when calls overlap: the second call saves the first one's limit (1) as "original" and
+    restores it after the first call has put the user's back. Here the first caller to enter
+    saves the user's limits and sets one thread, and only the last caller to leave restores
+    them, whichever threads they run in. While a call runs, other threads of the process also
+    see one BLAS thread; afterwards the limits are exactly the user's.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._controller = None
+        self._original = None
+
+    def _blas_controllers(self):
+        if self._controller is None:
             # Building the controller scans the loaded libraries; do it once, not per call.
             from threadpoolctl import ThreadpoolController
 
-            _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+            self._controller = ThreadpoolController().select(user_api="blas")
+        return self._controller.lib_controllers
+
+    @staticmethod
+    def _set(lib, n_threads):
+        # threadpoolctl lets only one thread at a time set OpenBLAS's process-wide pool (the
+        # first one to set it, until that one is done). The limit here belongs to all running
+        # calls together, so whichever thread sets or restores it takes that role for the set.
+        release = getattr(type(lib), "clear_controlling_thread", None)
+        if release is not None:
+            release(force=True)
+        lib.set_num_threads(n_threads)
+        if release is not None:
+            release()
+
+    def __enter__(self):
+        with self._lock:
+            if self._users == 0:
+                libs = self._blas_controllers()
+                self._original = [lib.get_num_threads() for lib in libs]
+                for lib in libs:
+                    self._set(lib, 1)
+            self._users += 1
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                for lib, n_threads in zip(self._blas_controllers(), self._original, strict=True):
+                    if n_threads is not None:
+                        self._set(lib, n_threads)
+                self._original = None
+        return False
+
+
+_BLAS_LIMIT = _SharedBlasLimit()
+
+
+@contextmanager
+def single_threaded_blas():
+    """Limit BLAS to one thread while our own threads share the work between chunks."""
+    with _BLAS_LIMIT:
         yield
 
 
@@ -122,56 +186,169 @@ class Workspace:
         self.staging = np.empty((rows, n_features + 1), dtype=dtype)
 
 
-class CodebookSearch:
-    """A codebook prepared for nearest-code search.
+def centred(x_chunk, center, dtype=None):
+    """Dense rows minus ``center`` (a copy; sparse rows are densified first)."""
+    dense = x_chunk.toarray() if sp.issparse(x_chunk) else np.asarray(x_chunk)
+    dense = dense.astype(dtype or dense.dtype, copy=True)
+    if center is not None:
+        dense -= center
+    return dense
 
-    For a chunk of rows x, ``scores(x)[i, k] = ||c_k||^2 - 2 x_i . c_k``, which is the squared
-    distance ``||x_i - c_k||^2`` minus ``||x_i||^2``: same argmin. For dense rows it is a single
-    matrix product, ``[x, 1] @ [-2 C^T; ||c||^2]``, so no second pass adds the norms.
+
+def exact_sq_distances(x_rows, codebook):
+    """``||x_i - c_k||^2`` from the differences, in float64, for a few rows (float64 inputs)."""
+    n_rows, n_features = x_rows.shape
+    out = np.empty((n_rows, codebook.shape[0]), dtype=np.float64)
+    step = max(1, _EXACT_BLOCK // max(codebook.size, 1))
+    for start in range(0, n_rows, step):
+        diff = x_rows[start : start + step, None, :] - codebook[None]
+        np.einsum("rkd,rkd->rk", diff, diff, out=out[start : start + step])
+    return out
+
+
+class CodebookSearch:
+    """A codebook prepared for nearest-code search, in the frame centred on ``center``.
+
+    ``codebook`` is the stored codebook; the search uses ``codebook - center`` (rounded once,
+    in the codebook's float type) and rows ``x - center``, the same two roundings for every
+    caller, so that the fit and ``predict`` agree. For a chunk of centred rows x,
+    ``scores(x)[i, k] = ||c_k||^2 - 2 x_i . c_k``, the squared distance minus ``||x_i||^2``.
+    For dense rows it is a single matrix product, ``[x, 1] @ [-2 C^T; ||c||^2]``. Sparse rows
+    are not centred (that would densify them): they are scored against the stored codebook.
     """
 
-    def __init__(self, codebook):
+    def __init__(self, codebook, center=None):
         self.codebook = codebook
+        dtype = codebook.dtype
+        self.center = None if center is None else np.asarray(center, dtype=dtype)
+        self.centred = codebook if self.center is None else codebook - self.center
         self.n_codes, n_features = codebook.shape
-        self.code_sq_norms = row_norms(codebook, squared=True)
-        self.augmented = np.empty((n_features + 1, self.n_codes), dtype=codebook.dtype)
-        self.augmented[:n_features] = -2 * codebook.T
-        self.augmented[n_features] = self.code_sq_norms
+        self.code_sq_norms = row_norms(self.centred, squared=True)
+        self.max_code_norm = float(np.sqrt(self.code_sq_norms.max(initial=0.0)))
+        # Rounding bound of a score, per unit of (||x|| + max ||c||)^2; two scores compared.
+        self.error_factor = 2 * (n_features + 2) * float(np.finfo(dtype).eps)
+        # A center no larger than the codes' spread is folded into the product,
+        # (x - m).c = x.c - m.c, which saves a pass over every chunk and costs at most a
+        # factor 4 of the (tiny) rounding bound; a larger one (an offset) is subtracted.
+        center_norm = 0.0 if self.center is None else float(np.linalg.norm(self.center))
+        self.folded = self.center is not None and center_norm <= self.max_code_norm
+        self.norm_margin = center_norm if self.folded else 0.0
+        self.augmented = np.empty((n_features + 1, self.n_codes), dtype=dtype)
+        self.augmented[:n_features] = -2 * self.centred.T
+        last = self.code_sq_norms.astype(np.float64)
+        if self.folded:
+            last += 2 * (self.centred.astype(np.float64) @ self.center.astype(np.float64))
+        self.augmented[n_features] = last
+        self._sparse_terms = None
+        self._centred64 = None
+
+    def _sparse(self):
+        if self._sparse_terms is None:
+            norms = row_norms(self.codebook, squared=True)
+            self._sparse_terms = (-2 * self.codebook.T, norms, float(np.sqrt(norms.max())))
+        return self._sparse_terms
 
     def scores(self, x_chunk, out=None):
-        """``||c||^2 - 2 x . c`` for a chunk of rows (dense or sparse), shape (rows, n_codes).
+        """``(scores, ||x||^2, bound norm)`` of a chunk: the scores (rows, n_codes), the squared
+        norms of the rows they were computed from, and the code norm for the rounding bound.
 
         ``out`` is a :class:`Workspace` with room for the chunk, or None to allocate.
         """
         n_rows, n_features = x_chunk.shape
         if sp.issparse(x_chunk):
-            scores = np.asarray(x_chunk @ self.augmented[:n_features])
-            scores += self.code_sq_norms
-            return scores
+            minus_two_codes, norms, max_norm = self._sparse()
+            scores = np.asarray(x_chunk @ minus_two_codes)
+            scores += norms
+            return scores, row_norms(x_chunk, squared=True), max_norm
         if out is None:
             out = Workspace(n_rows, self.n_codes, n_features, self.codebook.dtype)
         staging = out.staging[:n_rows, : n_features + 1]
-        staging[:, :n_features] = x_chunk
+        if self.center is None or self.folded:
+            staging[:, :n_features] = x_chunk
+        else:
+            np.subtract(x_chunk, self.center, out=staging[:, :n_features])
         staging[:, n_features] = 1
-        return np.matmul(staging, self.augmented, out=out.scores[:n_rows, : self.n_codes])
+        x_sq_norms = np.einsum("ij,ij->i", staging[:, :n_features], staging[:, :n_features])
+        scores = np.matmul(staging, self.augmented, out=out.scores[:n_rows, : self.n_codes])
+        return scores, x_sq_norms, self.max_code_norm + self.norm_margin
 
-    def nearest(self, x_chunk, out=None, x_sq_norms=None):
-        """Nearest code of each row and the squared distance to it.
+    def _exact(self, x_rows):
+        """Exact squared distances of a few rows (in the search frame) to every code."""
+        if self._centred64 is None:
+            self._centred64 = self.centred.astype(np.float64)
+        x_rows = centred(x_rows, self.center, self.codebook.dtype).astype(np.float64)
+        return exact_sq_distances(x_rows, self._centred64)
 
-        The distance is exact (``||x - c||^2`` from the difference) for dense rows unless their
-        squared norms ``x_sq_norms`` are given; then it is expanded as ``||x||^2 + score``, which
-        is cheaper inside k-means iterations where the norms are computed once.
+    def nearest(self, x_chunk, out=None, with_second=False):
+        """Nearest code of each row, its squared distance and (optionally) the second's.
+
+        Near ties (two best scores within the rounding bound) are decided by the exact
+        distances. The returned squared distances are the expanded ones, within the returned
+        ``slack`` (per row, 0 for re-checked rows) of the exact values: ``(labels, best,
+        second, slack)``, ``second`` None unless ``with_second``. Distances need an unfolded
+        search (no center, or rows centred by the caller).
         """
-        scores = self.scores(x_chunk, out=out)
+        scores, x_sq_norms, bound_norm = self.scores(x_chunk, out=out)
+        n_rows, n_codes = scores.shape
         labels = scores.argmin(axis=1)
-        if x_sq_norms is None and not sp.issparse(x_chunk):
-            residual = x_chunk - self.codebook[labels]
-            return labels, np.einsum("ij,ij->i", residual, residual)
-        if x_sq_norms is None:
-            x_sq_norms = row_norms(x_chunk, squared=True)
-        # Expanding the square loses a few ulps of ||x||^2: clip the rounding below zero.
-        best = np.take_along_axis(scores, labels[:, None], axis=1).ravel()
-        return labels, np.maximum(best + x_sq_norms, 0)
+        flat = scores.reshape(-1)  # a view: the workspace is C-contiguous per chunk
+        picked = np.arange(0, n_rows * n_codes, n_codes) + labels
+        best = flat[picked].astype(np.float64)
+        if n_codes > 1:
+            # The runner-up by a second argmin (faster than a min reduction), best masked.
+            flat[picked] = np.inf
+            second = flat[np.arange(0, n_rows * n_codes, n_codes) + scores.argmin(axis=1)]
+            second = second.astype(np.float64)
+        else:
+            second = np.full(n_rows, np.inf)
+        slack = np.sqrt(x_sq_norms, dtype=np.float64)
+        slack += bound_norm
+        slack *= slack
+        slack *= self.error_factor
+        ties = np.flatnonzero(second - best <= slack)
+        if not with_second and not ties.size:
+            return labels, None, None, slack
+        best += x_sq_norms
+        second += x_sq_norms
+        if ties.size:
+            exact = self._exact(x_chunk[ties])
+            labels[ties] = exact.argmin(axis=1)
+            best[ties] = exact[np.arange(ties.size), labels[ties]]
+            if n_codes > 1:
+                exact[np.arange(ties.size), labels[ties]] = np.inf
+                second[ties] = exact.min(axis=1)
+            slack[ties] = 0.0
+        np.maximum(best, 0, out=best)
+        return labels, best, (second if with_second else None), slack
+
+    def labels(self, x_chunk, out=None):
+        """Nearest code of each row (exact, see :meth:`nearest`)."""
+        return self.nearest(x_chunk, out=out)[0]
+
+    def sq_distances(self, x_chunk):
+        """Squared distances (rows, n_codes) in float64, within ``_DISTANCE_RTOL`` relative.
+
+        Expanded in float64 from the centred rows; entries small enough that the expansion's
+        rounding could exceed ``_DISTANCE_RTOL`` of them (a code against itself) are computed
+        again from the differences.
+        """
+        if self._centred64 is None:
+            self._centred64 = self.centred.astype(np.float64)
+        x_rows = centred(x_chunk, self.center, self.codebook.dtype).astype(np.float64)
+        codes = self._centred64
+        x_sq = row_norms(x_rows, squared=True)
+        code_sq = row_norms(codes, squared=True)
+        sq = x_rows @ (-2 * codes.T)
+        sq += x_sq[:, None]
+        sq += code_sq
+        n_features = codes.shape[1]
+        bound = 2 * (n_features + 2) * float(np.finfo(np.float64).eps) / _DISTANCE_RTOL
+        scale = (np.sqrt(x_sq)[:, None] + np.sqrt(code_sq)[None, :]) ** 2
+        rows, columns = np.nonzero(sq <= bound * scale)
+        if rows.size:
+            diff = x_rows[rows] - codes[columns]
+            sq[rows, columns] = np.einsum("ij,ij->i", diff, diff)
+        return np.maximum(sq, 0, out=sq)
 
     def new_buffer(self, rows, dtype):
         return Workspace(rows, self.n_codes, self.codebook.shape[1], dtype)
@@ -182,16 +359,31 @@ def dense_chunk(x_chunk):
     return x_chunk.toarray() if sp.issparse(x_chunk) else x_chunk
 
 
-def nearest_codes(X, codebook):
-    """Nearest code and squared distance of every row of ``X``, computed chunk by chunk."""
-    search = CodebookSearch(codebook)
+def nearest_codes(X, codebook, center=None):
+    """Nearest code and squared distance of every row of ``X``, computed chunk by chunk.
+
+    The squared distance is exact (from the difference ``x - c`` in the centred frame).
+    """
+    search = CodebookSearch(codebook, center)
     n_rows = X.shape[0]
     labels = np.empty(n_rows, dtype=np.intp)
     sq_dist = np.empty(n_rows, dtype=codebook.dtype)
     rows = chunk_rows(search.n_codes)
 
     def process(buffer, start, stop):
-        labels[start:stop], sq_dist[start:stop] = search.nearest(X[start:stop], out=buffer)
+        x_chunk = X[start:stop]
+        chunk_labels = search.labels(x_chunk, out=buffer)
+        labels[start:stop] = chunk_labels
+        sq_dist[start:stop] = own_sq_distances(x_chunk, search, chunk_labels)
 
     run_chunks(n_rows, rows, process, lambda: search.new_buffer(rows, codebook.dtype))
     return labels, sq_dist
+
+
+def own_sq_distances(x_chunk, search, labels):
+    """``||x - c_label||^2`` of each row from the difference, in the search's frame."""
+    if sp.issparse(x_chunk):
+        residual = x_chunk.toarray() - search.codebook[labels]
+    else:
+        residual = x_chunk - search.codebook[labels]
+    return np.einsum("ij,ij->i", residual, residual)

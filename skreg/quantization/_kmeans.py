@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
 
-from skreg.quantization._distances import dense_chunk, nearest_codes
+from skreg.quantization._distances import centred, dense_chunk, nearest_codes
 from skreg.quantization._lloyd import CodebookFit, lloyd
 
 # Seeding (k-means++) runs on at most this many samples per code: the seeds only need to be
@@ -31,106 +31,153 @@ def _sq_distances(X, x_sq_norms, centers):
     return np.maximum(dist, 0, out=dist)
 
 
-def kmeans_plusplus(X, n_codes, rng):
-    """Greedy k-means++ seeding: each new code is the best of a few D^2-weighted candidates."""
+def _draw(rng, cumulative, size):
+    """Row indices drawn with probability proportional to the increments of ``cumulative``."""
+    thresholds = rng.random(size) * cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, thresholds), cumulative.size - 1)
+
+
+def kmeans_plusplus(X, n_codes, rng, center=None, sample_weight=None):
+    """Greedy k-means++ seeding: each new code is the best of a few D^2-weighted candidates.
+
+    Distances are computed on ``X - center`` (dense X); the codes are rows of X as given.
+    ``sample_weight`` weighs each row's D^2 and potential, as scikit-learn's ``kmeans_plusplus``.
+    """
+    original = X
+    if not sp.issparse(X):
+        X = centred(X, center)
     n_samples = X.shape[0]
+    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
     n_local_trials = 2 + int(np.log(n_codes))
     x_sq_norms = row_norms(X, squared=True)
-    centers = np.empty((n_codes, X.shape[1]), dtype=X.dtype)
-    first = rng.integers(n_samples)
-    centers[0] = dense_chunk(X[[first]])[0]
-    closest = _sq_distances(X, x_sq_norms, centers[:1])[:, 0].astype(np.float64)
+    chosen = np.empty(n_codes, dtype=np.intp)
+    first = rng.integers(n_samples) if weights is None else _draw(rng, np.cumsum(weights), 1)[0]
+    chosen[0] = first
+    closest = _sq_distances(X, x_sq_norms, dense_chunk(X[[first]]))[:, 0].astype(np.float64)
+    if weights is not None:
+        closest *= weights
     potential = closest.sum()
     for c in range(1, n_codes):
         if potential <= 0:
             # Fewer distinct rows than codes: any row will do, the duplicates stay unused.
             candidates = rng.integers(n_samples, size=1)
         else:
-            thresholds = rng.random(n_local_trials) * potential
-            candidates = np.searchsorted(np.cumsum(closest), thresholds)
-            np.clip(candidates, 0, n_samples - 1, out=candidates)
-        candidate_rows = dense_chunk(X[candidates])
-        dist = _sq_distances(X, x_sq_norms, candidate_rows).astype(np.float64)
+            candidates = _draw(rng, np.cumsum(closest), n_local_trials)
+        dist = _sq_distances(X, x_sq_norms, dense_chunk(X[candidates])).astype(np.float64)
+        if weights is not None:
+            dist *= weights[:, None]
         np.minimum(closest[:, None], dist, out=dist)
         potentials = dist.sum(axis=0)
         best = int(np.argmin(potentials))
-        centers[c] = candidate_rows[best]
+        chosen[c] = candidates[best]
         closest, potential = dist[:, best], potentials[best]
-    return centers
+    return dense_chunk(original[chosen]).astype(original.dtype, copy=True)
 
 
-def random_rows(X, n_codes, rng):
-    """``n_codes`` distinct rows of X drawn uniformly."""
-    rows = rng.choice(X.shape[0], size=n_codes, replace=False)
+def random_rows(X, n_codes, rng, sample_weight=None):
+    """``n_codes`` distinct rows of X drawn uniformly (or with probability proportional to
+    their weight)."""
+    p = None
+    if sample_weight is not None and np.count_nonzero(sample_weight) >= n_codes:
+        p = np.asarray(sample_weight, np.float64) / np.sum(sample_weight)
+    rows = rng.choice(X.shape[0], size=n_codes, replace=False, p=p)
     return dense_chunk(X[np.sort(rows)]).astype(X.dtype, copy=True)
 
 
-def seed_codebook(X, n_codes, init, rng):
+def seed_codebook(X, n_codes, init, rng, center=None, sample_weight=None):
     """Initial codebook from ``"k-means++"``, ``"random"`` or an array (copied)."""
     if not isinstance(init, str):
         return np.array(init, dtype=X.dtype, copy=True)
     n_samples = X.shape[0]
     if n_samples > _SEED_PER_CODE * n_codes:
-        X = X[np.sort(rng.choice(n_samples, _SEED_PER_CODE * n_codes, replace=False))]
+        rows = np.sort(rng.choice(n_samples, _SEED_PER_CODE * n_codes, replace=False))
+        X = X[rows]
+        if sample_weight is not None:
+            sample_weight = sample_weight[rows]
+            if not np.any(sample_weight > 0):
+                sample_weight = None
     if init == "random":
-        return random_rows(X, n_codes, rng)
-    return kmeans_plusplus(X, n_codes, rng)
+        return random_rows(X, n_codes, rng, sample_weight)
+    return kmeans_plusplus(X, n_codes, rng, center, sample_weight)
 
 
 class StreamingCodebook:
     """Mini-batch k-means state: each code is the running mean of the samples it has received.
 
     ``update(batch)`` assigns the batch, then moves code k to
-    ``(count_k * c_k + sum of its new samples) / (count_k + n_k)``.
+    ``(count_k * c_k + sum of its new samples) / (count_k + n_k)`` (counts and sums weighted by
+    the sample weights). The means are taken on rows minus ``center``, the stored codes are in
+    the rows' frame.
     """
 
-    def __init__(self, codebook):
+    def __init__(self, codebook, center=None):
         self.codebook = np.array(codebook, copy=True)
+        self.center = center
         # ``counts`` weighs the running means (re-seeding resets it); ``assigned`` counts the rows
-        # each code has received, for code_counts_.
+        # (or their weights) each code has received, for code_counts_.
         self.counts = np.zeros(codebook.shape[0], dtype=np.float64)
-        self.assigned = np.zeros(codebook.shape[0], dtype=np.int64)
+        self.assigned = np.zeros(codebook.shape[0], dtype=np.float64)
         self.n_steps = 0
 
-    def update(self, x_batch, rng):
+    def _centred_sums(self, x_batch, labels, weights, batch_counts):
+        n_rows, n_codes = labels.size, self.codebook.shape[0]
+        values = np.ones(n_rows, dtype=np.float64) if weights is None else weights
+        one_hot = sp.csr_array((values, labels, np.arange(n_rows + 1)), shape=(n_rows, n_codes))
+        if sp.issparse(x_batch):
+            sums = one_hot.T @ x_batch.astype(np.float64)
+            sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
+            if self.center is not None:
+                sums -= batch_counts[:, None] * self.center.astype(np.float64)
+            return sums
+        x_batch = x_batch.astype(np.float64)
+        if self.center is not None:
+            x_batch -= self.center
+        return one_hot.T @ x_batch
+
+    def update(self, x_batch, rng, sample_weight=None):
         """One mini-batch step; returns the batch's labels and squared distances before it."""
         n_codes = self.codebook.shape[0]
-        labels, sq_dist = nearest_codes(x_batch, self.codebook)
-        batch_counts = np.bincount(labels, minlength=n_codes)
-        one_hot = sp.csr_array(
-            (np.ones(labels.size, dtype=np.float64), labels, np.arange(labels.size + 1)),
-            shape=(labels.size, n_codes),
-        )
-        batch_sums = one_hot.T @ x_batch.astype(np.float64)
-        batch_sums = batch_sums.toarray() if sp.issparse(batch_sums) else batch_sums
+        labels, sq_dist = nearest_codes(x_batch, self.codebook, self.center)
+        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        batch_counts = np.bincount(labels, weights=weights, minlength=n_codes).astype(float)
+        batch_sums = self._centred_sums(x_batch, labels, weights, batch_counts)
         hit = batch_counts > 0
         self.counts += batch_counts
         self.assigned += batch_counts
+        search_codes = self.codebook[hit].astype(np.float64)
+        if self.center is not None:
+            search_codes -= self.center
         moved = (
-            self.codebook[hit] * (self.counts[hit] - batch_counts[hit])[:, None] + batch_sums[hit]
+            search_codes * (self.counts[hit] - batch_counts[hit])[:, None] + batch_sums[hit]
         ) / self.counts[hit, None]
+        if self.center is not None:
+            moved += self.center
         self.codebook[hit] = moved.astype(self.codebook.dtype)
         self.n_steps += 1
         if self.n_steps % _REASSIGN_EVERY == 0 or self.n_steps == 1:
-            self._reseed_dead_codes(x_batch, sq_dist, rng)
+            errors = sq_dist.astype(np.float64)
+            if weights is not None:
+                errors *= weights
+            self._reseed_dead_codes(x_batch, errors, rng)
         return labels, sq_dist
 
-    def _reseed_dead_codes(self, x_batch, sq_dist, rng):
-        """Move codes that (almost) never win onto batch samples drawn by squared error."""
+    def _reseed_dead_codes(self, x_batch, errors, rng):
+        """Move codes that (almost) never win onto batch samples drawn by (weighted) error."""
         dead = np.flatnonzero(self.counts < _REASSIGN_RATIO * self.counts.max())
-        weights = sq_dist.astype(np.float64)
-        n_candidates = np.count_nonzero(weights)
+        n_candidates = np.count_nonzero(errors)
         if dead.size == 0 or n_candidates == 0:
             return
         dead = dead[: min(dead.size, n_candidates)]
-        rows = rng.choice(x_batch.shape[0], dead.size, replace=False, p=weights / weights.sum())
+        rows = rng.choice(x_batch.shape[0], dead.size, replace=False, p=errors / errors.sum())
         self.codebook[dead] = dense_chunk(x_batch[np.sort(rows)])
         alive = np.ones(self.counts.size, dtype=bool)
         alive[dead] = False
         self.counts[dead] = self.counts[alive].min() if alive.any() else 1.0
 
 
-def minibatch_kmeans(X, codebook, *, batch_size, max_iter, tol, rng):
+def minibatch_kmeans(
+    X, codebook, *, batch_size, max_iter, tol, rng, center=None, sample_weight=None, progress=None
+):
     """Mini-batch k-means: ``max_iter`` epochs over shuffled batches, then one full assignment.
 
     Stops early when an epoch lowers the summed batch inertia by no more than ``tol`` times the
@@ -138,21 +185,27 @@ def minibatch_kmeans(X, codebook, *, batch_size, max_iter, tol, rng):
     samples.
     """
     n_samples = X.shape[0]
-    state = StreamingCodebook(codebook)
+    state = StreamingCodebook(codebook, center)
     previous_inertia = np.inf
     n_epochs = 0
     while n_epochs < max_iter:
         order = rng.permutation(n_samples)
         epoch_inertia = 0.0
         for start in range(0, n_samples, batch_size):
-            batch = X[np.sort(order[start : start + batch_size])]
-            _, sq_dist = state.update(batch, rng)
-            epoch_inertia += float(np.sum(sq_dist, dtype=np.float64))
+            rows = np.sort(order[start : start + batch_size])
+            weights = None if sample_weight is None else sample_weight[rows]
+            _, sq_dist = state.update(X[rows], rng, weights)
+            if weights is None:
+                epoch_inertia += float(np.sum(sq_dist, dtype=np.float64))
+            else:
+                epoch_inertia += float(np.dot(weights, sq_dist))
         n_epochs += 1
+        if progress is not None:
+            progress(n_epochs, epoch_inertia)
         if n_epochs > 1 and previous_inertia - epoch_inertia <= tol * previous_inertia:
             break
         previous_inertia = epoch_inertia
-    fit = lloyd(X, state.codebook, max_iter=0, tol=tol)
+    fit = lloyd(X, state.codebook, max_iter=0, tol=tol, center=center, sample_weight=sample_weight)
     fit = fill_empty_codes(X, fit)
     fit.n_iter = n_epochs
     return fit
@@ -162,11 +215,14 @@ def fill_empty_codes(X, fit):
     """Move codes no training row uses onto the worst-quantized rows and assign again."""
     counts = np.bincount(fit.labels, minlength=fit.codebook.shape[0])
     empty = np.flatnonzero(counts == 0)
-    n_movable = min(empty.size, np.count_nonzero(fit.sq_dist > 0))
+    errors = fit.sq_dist
+    if fit.sample_weight is not None:
+        errors = np.where(fit.sample_weight > 0, errors, 0)
+    n_movable = min(empty.size, np.count_nonzero(errors > 0))
     if n_movable == 0:
         return fit
-    worst = np.argpartition(fit.sq_dist, -n_movable)[-n_movable:]
+    worst = np.argpartition(errors, -n_movable)[-n_movable:]
     codebook = fit.codebook.copy()
     codebook[empty[:n_movable]] = dense_chunk(X[np.sort(worst)])
-    labels, sq_dist = nearest_codes(X, codebook)
-    return CodebookFit(codebook, labels, sq_dist, fit.n_iter)
+    labels, sq_dist = nearest_codes(X, codebook, fit.center)
+    return CodebookFit(codebook, labels, sq_dist, fit.n_iter, fit.center, fit.sample_weight)

@@ -36,33 +36,70 @@ _RELAXATION = 1.8
 
 @dataclass
 class CodebookFit:
-    """A fitted codebook with the assignment of the training rows under it."""
+    """A fitted codebook with the assignment of the training rows under it.
+
+    ``codebook`` is in the rows' own frame; ``center`` is the mean the search centres on.
+    """
 
     codebook: np.ndarray
     labels: np.ndarray
     sq_dist: np.ndarray
     n_iter: int
+    center: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
 
     @property
     def inertia(self):
-        return float(np.sum(self.sq_dist, dtype=np.float64))
+        if self.sample_weight is None:
+            return float(np.sum(self.sq_dist, dtype=np.float64))
+        return float(np.dot(self.sample_weight, self.sq_dist.astype(np.float64)))
+
+
+def block_center(X, sample_weight=None):
+    """The (weighted) mean of dense rows, in their float type; None for sparse rows.
+
+    Distances are computed from rows and codes minus this mean, as scikit-learn's KMeans does:
+    a large common offset would otherwise cancel the digits that tell codes apart.
+    """
+    if sp.issparse(X) or X.shape[0] == 0:
+        return None
+    if sample_weight is None:
+        return X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+    return (np.asarray(sample_weight, np.float64) @ X / np.sum(sample_weight)).astype(X.dtype)
+
+
+class Frame:
+    """Stored codes (the rows' frame) and search codes (minus ``center``), rounded alike."""
+
+    def __init__(self, center, dtype):
+        self.center = center
+        self.dtype = dtype
+
+    def to_search(self, stored):
+        return stored if self.center is None else stored - self.center
+
+    def to_stored(self, search_codes):
+        if self.center is None:
+            return search_codes.astype(self.dtype, copy=False)
+        return (search_codes + self.center).astype(self.dtype)
 
 
 def _per_code_sums(x_rows, labels, n_codes, weight=1.0):
-    """``sum`` of the rows of each code, as (one-hot)^T x: one sparse product."""
+    """``sum`` of the (weighted) rows of each code, as (one-hot)^T x: one sparse product."""
     n_rows = labels.size
-    one_hot = sp.csr_array(
-        (np.full(n_rows, weight, dtype=np.float64), labels, np.arange(n_rows + 1)),
-        shape=(n_rows, n_codes),
-    )
+    values = np.empty(n_rows, dtype=np.float64)
+    values[:] = weight
+    one_hot = sp.csr_array((values, labels, np.arange(n_rows + 1)), shape=(n_rows, n_codes))
     sums = one_hot.T @ x_rows
     return sums.toarray() if sp.issparse(sums) else np.asarray(sums)
 
 
 def _assign_rows(X, rows, codebook, x_sq_norms):
-    """Nearest and second-nearest code distances for ``X[rows]`` (all rows if ``rows`` is None).
+    """Nearest code of ``X[rows]`` (all rows if ``rows`` is None), with Hamerly's bounds.
 
-    Returns labels, the distance to the nearest code and the distance to the second nearest.
+    Returns labels, an upper bound on the distance to the nearest code and a lower bound on the
+    distance to every other one (the expanded distances widened by their rounding bound, exact
+    for the rows whose near tie was re-checked).
     """
     search = CodebookSearch(codebook)
     n_rows = X.shape[0] if rows is None else rows.size
@@ -73,16 +110,15 @@ def _assign_rows(X, rows, codebook, x_sq_norms):
 
     def process(buffer, start, stop):
         selection = slice(start, stop) if rows is None else rows[start:stop]
-        scores = search.scores(X[selection], out=buffer)
-        chunk_labels = scores.argmin(axis=1)
-        picked = (np.arange(stop - start), chunk_labels)
-        best = scores[picked]
-        scores[picked] = np.inf
-        second = scores.min(axis=1) if search.n_codes > 1 else np.inf
-        norms = x_sq_norms[selection]
+        chunk_labels, best, second, slack = search.nearest(
+            X[selection], out=buffer, with_second=True
+        )
         labels[start:stop] = chunk_labels
-        upper[start:stop] = np.sqrt(np.maximum(best + norms, 0))
-        lower[start:stop] = np.sqrt(np.maximum(second + norms, 0))
+        # Rounded outwards to X's float type, so the bounds stay bounds.
+        upper[start:stop] = np.nextafter(np.sqrt(best + slack).astype(X.dtype), np.inf)
+        lower[start:stop] = np.nextafter(
+            np.sqrt(np.maximum(second - slack, 0)).astype(X.dtype), 0
+        )
 
     run_chunks(n_rows, rows_per_chunk, process, lambda: search.new_buffer(rows_per_chunk, X.dtype))
     return labels, upper, lower
@@ -109,30 +145,55 @@ def _distances_to_own_code(X, rows, codebook, labels, x_sq_norms):
 
 
 def _half_gap_to_nearest_code(codebook):
-    """``s_j``: half the distance from code j to its nearest other code."""
-    sq = row_norms(codebook, squared=True)
+    """``s_j``: half the distance from code j to its nearest other code (a lower bound).
+
+    The gaps are expanded from one product; their rounding bound is taken off, so that the
+    bounds never skip a row that could change code.
+    """
+    sq = row_norms(codebook, squared=True).astype(np.float64)
     gaps = sq[:, None] - 2 * (codebook @ codebook.T) + sq[None, :]
+    norms = np.sqrt(sq)
+    gaps -= CodebookSearch(codebook).error_factor * (norms[:, None] + norms[None, :]) ** 2
     np.fill_diagonal(gaps, np.inf)
     return 0.5 * np.sqrt(np.maximum(gaps.min(axis=1), 0))
 
 
-def _move_empty_codes(X, labels, upper, lower, sums, counts):
-    """Give each empty code the row farthest (by its upper bound) from its own code."""
+def _movable(X, codebook, labels, x_sq_norms, weights, center):
+    """Exact distance of each row to its code where a row may fill an empty code, else 0.
+
+    A row may move if it has a positive weight and is farther from its code than the rounding
+    of the codes to the stored frame and back (rows that sit on a code stay: duplicates).
+    """
+    distances = _distances_to_own_code(X, np.arange(X.shape[0]), codebook, labels, x_sq_norms)
+    center_norm = 0.0 if center is None else float(np.linalg.norm(center))
+    error_factor = CodebookSearch(codebook).error_factor
+    threshold = error_factor * (np.sqrt(x_sq_norms) + center_norm) ** 2
+    movable = (distances.astype(np.float64) ** 2 > threshold)
+    if weights is not None:
+        movable &= weights > 0
+    return np.where(movable, distances, 0)
+
+
+def _move_empty_codes(X, labels, candidates, upper, lower, sums, counts, weights):
+    """Give each empty code the movable row farthest from its own code."""
     empty = np.flatnonzero(counts == 0)
-    n_movable = min(empty.size, np.count_nonzero(upper > 0))
+    n_movable = min(empty.size, np.count_nonzero(candidates > 0))
     if n_movable == 0:
         return
-    worst = np.argpartition(upper, -n_movable)[-n_movable:]
+    worst = np.argpartition(candidates, -n_movable)[-n_movable:]
     for code, row in zip(empty[:n_movable], worst, strict=True):
-        x_row = dense_chunk(X[[row]])[0]
+        weight = 1.0 if weights is None else weights[row]
+        x_row = dense_chunk(X[[row]])[0] * weight
         sums[labels[row]] -= x_row
-        counts[labels[row]] -= 1
-        sums[code], counts[code] = x_row, 1
+        counts[labels[row]] -= weight
+        sums[code], counts[code] = x_row, weight
         labels[row] = code
         upper[row] = lower[row] = 0.0  # sits on its new code; bounds re-checked next time
 
 
-def lloyd(X, codebook, *, max_iter, tol, relaxation=1.0):
+def lloyd(
+    X, codebook, *, max_iter, tol, relaxation=1.0, center=None, sample_weight=None, progress=None
+):
     """Full-batch Lloyd iterations from ``codebook``, with Hamerly's bounds.
 
     Stops when one iteration lowers the inertia by no more than ``tol`` times its previous value
@@ -143,35 +204,56 @@ def lloyd(X, codebook, *, max_iter, tol, relaxation=1.0):
     (successive over-relaxation), which shortens Lloyd's slow final drift; a step that did not
     lower the inertia is followed by a plain one. ``relaxation=1`` is plain Lloyd, step for step
     the iterations of scikit-learn's ``KMeans(algorithm="lloyd")``.
+
+    The iterations run on ``X - center`` (dense X); after each move the codes are rounded to the
+    stored frame and back, so the codes searched here are exactly those ``predict`` searches.
+    ``sample_weight`` weighs each row in the means and the inertia (weighted k-means: an integer
+    weight counts as that many copies of the row). ``progress(n_iter, inertia)`` is called once
+    per pass.
     """
-    codebook = np.array(codebook, dtype=X.dtype, copy=True)
+    frame = Frame(center, X.dtype)
+    stored = np.array(codebook, dtype=X.dtype, copy=True)
+    if center is not None:
+        X = X - center
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    codebook = frame.to_search(stored)
     n_codes = codebook.shape[0]
     x_sq_norms = row_norms(X, squared=True)
-    total_sq_norm = float(np.sum(x_sq_norms, dtype=np.float64))
+    if weights is None:
+        total_sq_norm = float(np.sum(x_sq_norms, dtype=np.float64))
+    else:
+        total_sq_norm = float(np.dot(weights, x_sq_norms))
     labels, upper, lower = _assign_rows(X, None, codebook, x_sq_norms)
     bound = np.empty_like(upper)
     needs_check = np.empty(upper.shape, dtype=bool)
-    sums = _per_code_sums(X, labels, n_codes)
-    counts = np.bincount(labels, minlength=n_codes)
+    sums = _per_code_sums(X, labels, n_codes, 1.0 if weights is None else weights)
+    counts = np.bincount(labels, weights=weights, minlength=n_codes).astype(np.float64)
     previous_inertia = np.inf
     n_iter = 0
     while True:
         code_sq_norms = row_norms(codebook.astype(np.float64), squared=True)
         inertia = total_sq_norm - 2 * np.sum(codebook * sums) + np.dot(counts, code_sq_norms)
         inertia = max(inertia, 0.0)  # rounding when the rows sit on their codes
+        if progress is not None:
+            progress(n_iter, inertia)
         improvement = previous_inertia - inertia
         converged = n_iter > 0 and 0 <= improvement <= tol * previous_inertia
         # Over-relaxed steps overshoot at times: take plain means after a step that did not pay.
         step = relaxation if improvement > 0 else 1.0
-        has_empty = bool(np.any(counts == 0)) and bool(np.any(upper > 0))
+        has_empty = False
+        if np.any(counts == 0):
+            candidates = _movable(X, codebook, labels, x_sq_norms, weights, center)
+            has_empty = bool(np.any(candidates > 0))
         if n_iter >= max_iter or (converged and not has_empty):
             break
         if has_empty:
-            _move_empty_codes(X, labels, upper, lower, sums, counts)
+            _move_empty_codes(X, labels, candidates, upper, lower, sums, counts, weights)
         used = counts > 0
         moved = codebook.copy()
         means = sums[used] / counts[used, None]
         moved[used] = (codebook[used] + step * (means - codebook[used])).astype(X.dtype)
+        stored = frame.to_stored(moved)
+        moved = frame.to_search(stored)
         shift = np.sqrt(np.sum((moved.astype(np.float64) - codebook) ** 2, axis=1))
         codebook = moved
         previous_inertia = inertia
@@ -180,7 +262,8 @@ def lloyd(X, codebook, *, max_iter, tol, relaxation=1.0):
         # Bounds after the move: the own code came at most shift[own] closer or farther, every
         # other code at most the largest shift among the others. These passes over all rows
         # are most of an iteration's cost late in the fit: done in place, in X's float type.
-        shift = shift.astype(upper.dtype)
+        # Rounding the shifts up keeps the bounds on the safe side.
+        shift = np.nextafter(shift.astype(upper.dtype), np.inf)
         upper += np.take(shift, labels, out=bound)
         fastest = int(np.argmax(shift))
         lower -= shift[fastest]
@@ -199,12 +282,16 @@ def lloyd(X, codebook, *, max_iter, tol, relaxation=1.0):
             if np.any(changed):
                 moved_rows, old = rows[changed], labels[rows[changed]]
                 x_moved = X[moved_rows]
-                sums -= _per_code_sums(x_moved, old, n_codes)
-                sums += _per_code_sums(x_moved, new_labels[changed], n_codes)
-                counts += np.bincount(new_labels[changed], minlength=n_codes)
-                counts -= np.bincount(old, minlength=n_codes)
-                labels[moved_rows] = new_labels[changed]
-    return CodebookFit(codebook, labels, _own_sq_dist(X, codebook, labels, x_sq_norms), n_iter)
+                moved_weights = 1.0 if weights is None else weights[moved_rows]
+                new = new_labels[changed]
+                sums -= _per_code_sums(x_moved, old, n_codes, moved_weights)
+                sums += _per_code_sums(x_moved, new, n_codes, moved_weights)
+                moved_weights = None if weights is None else weights[moved_rows]
+                counts += np.bincount(new, weights=moved_weights, minlength=n_codes)
+                counts -= np.bincount(old, weights=moved_weights, minlength=n_codes)
+                labels[moved_rows] = new
+    sq_dist = _own_sq_dist(X, codebook, labels, x_sq_norms)
+    return CodebookFit(stored, labels, sq_dist, n_iter, center, weights)
 
 
 def _own_sq_dist(X, codebook, labels, x_sq_norms):
@@ -213,14 +300,24 @@ def _own_sq_dist(X, codebook, labels, x_sq_norms):
     return (distances**2).astype(X.dtype)
 
 
-def lloyd_with_warm_start(X, codebook, *, max_iter, tol, rng):
+def lloyd_with_warm_start(
+    X, codebook, *, max_iter, tol, rng, center=None, sample_weight=None, progress=None
+):
     """Lloyd on growing subsamples first, then on all of X: few full passes for the same inertia."""
     n_samples, n_codes = X.shape[0], codebook.shape[0]
     warm_size = _WARM_START_PER_CODE * n_codes
     # Each subsample is four times the last, so each level starts close to its own optimum.
     while max_iter > 0 and n_samples > 2 * warm_size:
-        subsample = X[np.sort(rng.choice(n_samples, warm_size, replace=False))]
-        codebook = lloyd(subsample, codebook, max_iter=max_iter, tol=tol, relaxation=_RELAXATION)
-        codebook = codebook.codebook
+        rows = np.sort(rng.choice(n_samples, warm_size, replace=False))
+        weights = None if sample_weight is None else sample_weight[rows]
+        if weights is not None and not np.any(weights > 0):
+            break
+        codebook = lloyd(
+            X[rows], codebook, max_iter=max_iter, tol=tol, relaxation=_RELAXATION,
+            center=center, sample_weight=weights,
+        ).codebook
         warm_size *= 4
-    return lloyd(X, codebook, max_iter=max_iter, tol=tol, relaxation=_RELAXATION)
+    return lloyd(
+        X, codebook, max_iter=max_iter, tol=tol, relaxation=_RELAXATION, center=center,
+        sample_weight=sample_weight, progress=progress,
+    )

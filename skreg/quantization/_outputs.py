@@ -44,6 +44,21 @@ def one_hot(codes, n_codes, dtype):
     )
 
 
+def sparse_onehot(sparse_output, container, output):
+    """Whether the one-hot output is sparse: ``sparse_output`` under the ``set_output``
+    container (``"default"``, ``"pandas"``, ``"polars"``), whose data frames are dense."""
+    if sparse_output == "auto":
+        return container == "default"
+    if sparse_output and container != "default" and output == "onehot":
+        raise ValueError(
+            f"sparse_output=True gives a scipy sparse one-hot matrix, which "
+            f'set_output(transform="{container}") cannot hold (its data frames are dense). '
+            'Use sparse_output=False or "auto" for a dense one-hot, or '
+            'set_output(transform="default").'
+        )
+    return bool(sparse_output)
+
+
 def codes_from_array(X, n_blocks, n_codes):
     """Codes given by the user, checked: integers, n_blocks columns, each in [0, n_codes)."""
     codes = check_array(X, dtype=None, input_name="X")

@@ -6,7 +6,6 @@ for the storage of m small codebooks.
 """
 
 import numpy as np
-from sklearn.utils.extmath import row_norms
 
 from skreg.quantization._distances import CodebookSearch
 
@@ -18,12 +17,22 @@ def subspace_slices(n_features, n_subspaces):
 
 
 class ProductCodebook:
-    """One codebook per feature block; a single block is plain vector quantization."""
+    """One codebook per feature block; a single block is plain vector quantization.
 
-    def __init__(self, codebooks, slices):
+    ``centers`` (one per block, or None) are the means of the rows each block was fitted on:
+    the search runs in the frame centred on them (see ``CodebookSearch``).
+    """
+
+    def __init__(self, codebooks, slices, centers=None):
         self.codebooks = list(codebooks)
         self.slices = list(slices)
-        self.searches = [CodebookSearch(codebook) for codebook in self.codebooks]
+        if centers is None:
+            centers = [None] * len(self.codebooks)
+        self.centers = list(centers)
+        self.searches = [
+            CodebookSearch(codebook, center)
+            for codebook, center in zip(self.codebooks, self.centers, strict=True)
+        ]
         self.n_blocks = len(self.slices)
         self.n_codes = self.codebooks[0].shape[0]
 
@@ -35,17 +44,16 @@ class ProductCodebook:
         """Write each block's nearest code (and optionally Euclidean distances to every code).
 
         ``codes_out`` is (rows, n_blocks); ``distances_out`` is (rows, n_blocks * n_codes).
-        Distances come from the expanded square, clipped at zero before the square root.
+        Codes are exact nearest codes; distances are within ``_DISTANCE_RTOL`` relative (0 for
+        a row equal to a code).
         """
         n_codes = self.n_codes
         for block, (columns, search) in enumerate(zip(self.slices, self.searches, strict=True)):
             part = x_chunk[:, columns]
-            scores = search.scores(part, out=buffer)
-            codes_out[:, block] = scores.argmin(axis=1)
+            codes_out[:, block] = search.labels(part, out=buffer)
             if distances_out is not None:
-                scores += row_norms(part, squared=True)[:, None]
-                np.maximum(scores, 0, out=scores)
-                distances_out[:, block * n_codes : (block + 1) * n_codes] = np.sqrt(scores)
+                distances = np.sqrt(search.sq_distances(part))
+                distances_out[:, block * n_codes : (block + 1) * n_codes] = distances
 
     def decode(self, codes, dtype):
         """Vectors rebuilt from codes of shape (rows, n_blocks)."""

@@ -35,7 +35,11 @@ class ResidualCodec:
             return self
         return ResidualCodec(
             [
-                ProductCodebook([c.astype(dtype) for c in stage.codebooks], stage.slices)
+                ProductCodebook(
+                    [c.astype(dtype) for c in stage.codebooks],
+                    stage.slices,
+                    [None if m is None else m.astype(dtype) for m in stage.centers],
+                )
                 for stage in self.stages
             ]
         )
@@ -169,7 +173,9 @@ def fit_residual(X, *, slices, n_stages, init, fit_block):
         for columns in slices:
             block_init = block_initial_codebook(init, stage_index, columns)
             stage_fits.append(fit_block(residual[:, columns], block_init))
-        stage = ProductCodebook([fit.codebook for fit in stage_fits], slices)
+        stage = ProductCodebook(
+            [fit.codebook for fit in stage_fits], slices, [fit.center for fit in stage_fits]
+        )
         fits.extend(stage_fits)
         if stage_index + 1 < n_stages:
             labels = np.column_stack([fit.labels for fit in stage_fits])
@@ -181,29 +187,38 @@ def fit_residual(X, *, slices, n_stages, init, fit_block):
 class StreamingResidual:
     """Mini-batch state of every block, updated one chunk of rows at a time (``partial_fit``)."""
 
-    def __init__(self, initial_codebooks, slices):
-        # initial_codebooks[stage][block]
+    def __init__(self, initial_codebooks, slices, centers=None):
+        # initial_codebooks[stage][block], centers[stage][block]
         self.slices = list(slices)
-        self.blocks = [[StreamingCodebook(c) for c in stage] for stage in initial_codebooks]
+        if centers is None:
+            centers = [[None] * len(stage) for stage in initial_codebooks]
+        self.blocks = [
+            [StreamingCodebook(c, m) for c, m in zip(stage, stage_centers, strict=True)]
+            for stage, stage_centers in zip(initial_codebooks, centers, strict=True)
+        ]
 
     @classmethod
     def from_codec(cls, codec, counts):
         """Continue from a fitted codec: each code weighs as many rows as it was fitted on."""
-        stream = cls([stage.codebooks for stage in codec.stages], codec.stages[0].slices)
+        stream = cls(
+            [stage.codebooks for stage in codec.stages],
+            codec.stages[0].slices,
+            [stage.centers for stage in codec.stages],
+        )
         blocks = [block for stage in stream.blocks for block in stage]
         for block, block_counts in zip(blocks, counts, strict=True):
             block.counts[:] = block_counts
             block.assigned[:] = block_counts
         return stream
 
-    def update(self, x_chunk, rng):
+    def update(self, x_chunk, rng, sample_weight=None):
         """Update every block on the chunk; return the chunk's codes and squared errors."""
         all_codes = []
         residual = x_chunk
         for stage_blocks in self.blocks:
             codes = np.column_stack(
                 [
-                    block.update(residual[:, columns], rng)[0]
+                    block.update(residual[:, columns], rng, sample_weight)[0]
                     for block, columns in zip(stage_blocks, self.slices, strict=True)
                 ]
             )
@@ -217,7 +232,12 @@ class StreamingResidual:
 
     def codec(self):
         return ResidualCodec(
-            [ProductCodebook([b.codebook for b in stage], self.slices) for stage in self.blocks]
+            [
+                ProductCodebook(
+                    [b.codebook.copy() for b in stage], self.slices, [b.center for b in stage]
+                )
+                for stage in self.blocks
+            ]
         )
 
 

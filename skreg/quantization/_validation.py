@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils.validation import _check_sample_weight
 
 from skreg.quantization._residual import requires_dense
 
@@ -39,3 +40,10 @@ def initial_codebook(init, X, n_codes, n_stages):
         )
     rows = check_array(init.reshape(-1, expected[-1]), dtype=_FLOATS, input_name="init")
     return rows.reshape(expected).astype(X.dtype, copy=False)
+
+
+def checked_weights(sample_weight, X):
+    """Non-negative float64 weights, not all zero (scikit-learn's checks), or None."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)

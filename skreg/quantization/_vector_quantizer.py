@@ -11,13 +11,19 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from skreg.quantization._distances import blas_single_threaded
-from skreg.quantization._kmeans import minibatch_kmeans, seed_codebook
-from skreg.quantization._lloyd import lloyd, lloyd_with_warm_start
+from skreg.quantization._fitting import (
+    best_of_runs,
+    generator,
+    open_stream,
+    transaction,
+    update_stream,
+)
 from skreg.quantization._outputs import (
     CodeUsage,
     code_dtype,
@@ -26,21 +32,21 @@ from skreg.quantization._outputs import (
     one_hot,
     output_feature_names,
     perplexity,
+    sparse_onehot,
 )
-from skreg.quantization._product import ProductCodebook, subspace_slices
-from skreg.quantization._residual import (
-    ResidualCodec,
-    StreamingResidual,
-    block_initial_codebook,
-    fit_residual,
-    requires_dense,
+from skreg.quantization._residual import requires_dense
+from skreg.quantization._state import plain_state, restored_state
+from skreg.quantization._validation import (
+    check_training_rows,
+    checked_weights,
+    initial_codebook,
 )
-from skreg.quantization._validation import check_training_rows, initial_codebook
+from skreg.utils._doc_link import DocLinkMixin
 
 _FLOATS = [np.float64, np.float32]
 
 
-class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
+class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """Vector quantization with a k-means codebook: encode rows as code indices and rebuild them.
 
     ``fit`` learns ``n_codes`` code vectors by k-means; ``transform`` maps every row to its
@@ -75,9 +81,9 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         many rows, and is the batch size ``partial_fit`` splits its chunks into.
     output : {"codes", "onehot", "quantized", "distances"}, default="codes"
         What ``transform`` returns: code indices ``(n, n_blocks)`` in the smallest unsigned
-        integer type; a scipy sparse CSR one-hot matrix ``(n, n_blocks * n_codes)``; the
-        reconstructed rows ``(n, n_features)``; or Euclidean distances to every code of every
-        block ``(n, n_blocks * n_codes)``. ``n_blocks = n_subspaces * n_stages``.
+        integer type; a one-hot matrix ``(n, n_blocks * n_codes)`` (see ``sparse_output``);
+        the reconstructed rows ``(n, n_features)``; or Euclidean distances to every code of
+        every block ``(n, n_blocks * n_codes)``. ``n_blocks = n_subspaces * n_stages``.
     n_subspaces : int, default=1
         Number of contiguous feature blocks for product quantization (sizes differ by at most
         one); each block has its own ``n_codes`` codes.
@@ -85,6 +91,14 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         Number of residual quantization stages. Needs dense input.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialization, subsamples and mini-batch order.
+    sparse_output : bool or "auto", default="auto"
+        Type of the one-hot matrix of ``output="onehot"``: ``True`` a scipy sparse CSR matrix,
+        ``False`` a dense array. ``"auto"`` is sparse, except under
+        ``set_output(transform="pandas")`` (or ``"polars"``), whose data frames hold dense
+        columns only; ``True`` with such an output is an error.
+    verbose : int, default=0
+        ``>= 1`` shows a progress bar per fitted codebook (``tqdm.auto``: a widget in
+        notebooks), counting Lloyd passes (epochs for mini-batch) with the current inertia.
 
     Attributes
     ----------
@@ -100,13 +114,14 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         Full-data Lloyd iterations (epochs for mini-batch, calls for ``partial_fit``); the most
         over blocks.
     code_counts_ : ndarray of shape (n_codes,) or (n_blocks, n_codes)
-        Training rows assigned to each code (cumulative over ``partial_fit`` calls).
+        Training rows assigned to each code (cumulative over ``partial_fit`` calls): int64
+        counts, or float64 sums of ``sample_weight`` when weights were given.
     perplexity_ : float or ndarray of shape (n_blocks,)
         ``exp(-sum_k p_k log p_k)`` with ``p_k`` the fraction of training rows using code ``k``:
         ``n_codes`` when all codes are used equally, 1 when one code takes everything.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen during ``fit``, when X has string column names.
 
     See Also
@@ -117,11 +132,13 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
 
     Notes
     -----
-    ``fit`` minimises the k-means objective, with no penalty term::
+    ``fit`` minimises the (weighted) k-means objective, with no penalty term::
 
-        inertia = sum_i ||x_i - c_{q(x_i)}||^2,    q(x) = argmin_k ||x - c_k||^2
+        inertia = sum_i w_i ||x_i - c_{q(x_i)}||^2,    q(x) = argmin_k ||x - c_k||^2
 
-    (a sum over rows, not a mean; ``score`` returns ``-inertia / n_samples`` on its data). With
+    (a sum over rows, not a mean, with ``w_i = sample_weight[i]``, 1 by default, so that an
+    integer weight counts as that many copies of the row, as in scikit-learn's ``KMeans``;
+    ``score`` returns ``-sum_i ||x_i - rebuilt(x_i)||^2 / n_samples`` on its data). With
     product quantization the objective separates into one k-means per feature block; with
     residual quantization stage ``t`` minimises the objective on the residuals
     ``x - sum_{s<t} c^s_{q_s}`` (stages are fitted greedily, one after the other).
@@ -136,11 +153,29 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
     Distances are computed in chunks of rows, as ``||x||^2 - 2 x.c + ||c||^2`` (one matrix
     product per chunk) followed by an argmin, so that ``transform``, ``predict`` and ``score``
     never hold the n x n_codes distance matrix unless ``output="distances"`` asks for it.
+    That expansion cancels the digits rows and codes share, so rows and codes are first
+    centred on the mean of the training rows (as ``KMeans`` does), and a row whose two nearest
+    codes are within the rounding error of the product is searched again from the exact
+    differences ``x - c`` in float64: codes are the exact nearest codes, also for data with a
+    large offset (``X + 1e8``). Distances (``output="distances"``) are expanded in float64 and
+    recomputed from the differences where that could lose more than 1e-7 of their value, so a
+    row equal to a code is at distance 0 from it.
+
     Chunks are shared among as many threads as scikit-learn's OpenMP code would use
     (``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits`` apply), each running
-    single-threaded BLAS. A code that no row uses is moved onto the row that is worst quantized
+    single-threaded BLAS. BLAS limits are process-wide: the first of any overlapping calls
+    (from any threads) sets one BLAS thread and the last one restores the limits it found, so
+    after the calls they are the user's again; during a call, other threads' BLAS calls also
+    run single-threaded. A code that no row uses is moved onto the row that is worst quantized
     (full batch) or onto rows drawn with probability proportional to their squared error
     (mini-batch).
+
+    ``fit`` and ``partial_fit`` either succeed or leave the estimator as it was (fitted
+    attributes, ``feature_names_in_`` and the ``partial_fit`` state), also when interrupted.
+
+    A fitted quantizer pickles, and saves with ``skops.io``: its state holds only numpy
+    arrays and Python builtins, so ``skops.io.get_untrusted_types`` lists nothing but the
+    ``VectorQuantizer`` class itself, which the user passes as ``trusted`` to ``skops.io.load``.
 
     Examples
     --------
@@ -173,6 +208,8 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         "n_subspaces": [Interval(Integral, 1, None, closed="left")],
         "n_stages": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "sparse_output": ["boolean", StrOptions({"auto"})],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -188,6 +225,8 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         n_subspaces=1,
         n_stages=1,
         random_state=None,
+        sparse_output="auto",
+        verbose=0,
     ):
         self.n_codes = n_codes
         self.init = init
@@ -199,13 +238,17 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_subspaces = n_subspaces
         self.n_stages = n_stages
         self.random_state = random_state
+        self.sparse_output = sparse_output
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_single_threaded
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Learn the codebook(s) by k-means on X.
+
+        A fit that fails (or is interrupted) leaves the estimator as it was.
 
         Parameters
         ----------
@@ -213,69 +256,60 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
             Training rows. Sparse input is taken as CSR (not with ``n_stages > 1``).
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative weight of each row in the means and the inertia (weighted k-means,
+            as scikit-learn's ``KMeans``): an integer weight counts as that many copies of the
+            row. ``None`` weighs every row 1.
 
         Returns
         -------
         self : VectorQuantizer
         """
+        with transaction(self):
+            return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight):
         X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C")
+        sample_weight = checked_weights(sample_weight, X)
         check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
         init = initial_codebook(self.init, X, self.n_codes, self.n_stages)
-        rng = _generator(self.random_state)
+        rng = generator(self.random_state)
         n_runs = self.n_init
         if not isinstance(init, str) and n_runs != 1:
             warnings.warn(
                 f"An explicit init codebook runs once: n_init={n_runs} is ignored.",
                 RuntimeWarning,
-                stacklevel=4,  # past the BLAS-limit and _fit_context wrappers
+                stacklevel=5,  # past the transaction, BLAS-limit and _fit_context wrappers
             )
             n_runs = 1
-        best = None
-        for _ in range(n_runs):
-            codec, fits = fit_residual(
-                X,
-                slices=subspace_slices(X.shape[1], self.n_subspaces),
-                n_stages=self.n_stages,
-                init=init,
-                fit_block=lambda X_block, block_init: self._fit_block(X_block, block_init, rng),
-            )
-            inertia = sum(fit.inertia for fit in fits[-self.n_subspaces :])
-            if best is None or inertia < best[0]:
-                best = (inertia, codec, fits)
-        inertia, codec, fits = best
+        inertia, codec, fits = best_of_runs(self, X, init, n_runs, rng, sample_weight)
         labels = np.column_stack([fit.labels for fit in fits])
-        counts = np.stack([np.bincount(fit.labels, minlength=self.n_codes) for fit in fits])
+        counts = np.stack(
+            [np.bincount(f.labels, weights=sample_weight, minlength=self.n_codes) for f in fits]
+        )
+        if sample_weight is None:
+            counts = counts.astype(np.int64)
         self._set_fitted(codec, counts, labels, inertia, max(fit.n_iter for fit in fits))
         self.__dict__.pop("_stream", None)
+        self.__dict__.pop("_rng", None)
         if self.max_iter > 0 and np.any(counts == 0):
             warnings.warn(
                 f"{np.count_nonzero(counts == 0)} code(s) are unused: X has fewer distinct rows "
                 f"(or residuals) than n_codes={self.n_codes}.",
                 ConvergenceWarning,
-                stacklevel=4,  # past the BLAS-limit and _fit_context wrappers
+                stacklevel=5,  # past the transaction, BLAS-limit and _fit_context wrappers
             )
         return self
 
-    def _fit_block(self, X_block, block_init, rng):
-        """k-means on one block (a feature block, or a stage's residuals)."""
-        options = {"max_iter": self.max_iter, "tol": self.tol}
-        codebook = seed_codebook(X_block, self.n_codes, block_init, rng)
-        if self.batch_size is not None:
-            batch_size = self.batch_size
-            return minibatch_kmeans(X_block, codebook, batch_size=batch_size, rng=rng, **options)
-        if isinstance(block_init, str):
-            return lloyd_with_warm_start(X_block, codebook, rng=rng, **options)
-        return lloyd(X_block, codebook, **options)
-
     @_fit_context(prefer_skip_nested_validation=True)
     @blas_single_threaded
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Update the codebook(s) with one chunk of rows (mini-batch k-means on streamed data).
 
         The first call seeds the codebooks on its chunk, which must hold at least ``n_codes``
         rows, or continues from the codebooks of an earlier ``fit`` (each code then weighs as
         many rows as it was fitted on). Memory stays that of one chunk however many rows are
-        streamed.
+        streamed. A call that fails (or is interrupted) leaves the estimator as it was.
 
         Parameters
         ----------
@@ -283,58 +317,32 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
             One chunk of training rows.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Non-negative weight of each row in the running means (see ``fit``).
 
         Returns
         -------
         self : VectorQuantizer
         """
+        with transaction(self):
+            return self._partial_fit(X, sample_weight)
+
+    def _partial_fit(self, X, sample_weight):
         fitted = hasattr(self, "_codec")
         X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C", reset=not fitted)
         requires_dense(X, self.n_stages)
+        sample_weight = checked_weights(sample_weight, X)
         if fitted:
             X = X.astype(self._codec.dtype, copy=False)
-        if not hasattr(self, "_stream"):
-            self._rng = _generator(self.random_state)
-            if fitted:
-                counts = self.code_counts_.reshape(self._codec.n_blocks, -1)
-                self._stream = StreamingResidual.from_codec(self._codec, counts)
-            else:
-                check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
-                self._stream = self._seed_stream(
-                    X, initial_codebook(self.init, X, self.n_codes, self.n_stages)
-                )
-            self.n_iter_ = 0
-        batch_size = self.batch_size or X.shape[0]
-        chunk_codes, chunk_errors = [], 0.0
-        for start in range(0, X.shape[0], batch_size):
-            codes, sq_errors = self._stream.update(X[start : start + batch_size], self._rng)
-            chunk_codes.append(codes)
-            chunk_errors += float(np.sum(sq_errors, dtype=np.float64))
-        counts = self._stream.counts()
-        labels = np.vstack(chunk_codes)
-        self._set_fitted(self._stream.codec(), counts, labels, chunk_errors, self.n_iter_ + 1)
+        weighted = sample_weight is not None or self.__dict__.get("_weighted", False)
+        stream, rng, n_iter, weighted = open_stream(self, X, sample_weight, weighted)
+        labels, chunk_errors = update_stream(stream, X, rng, sample_weight, self.batch_size)
+        counts = stream.counts()
+        if not weighted:
+            counts = np.rint(counts).astype(np.int64)
+        self._set_fitted(stream.codec(), counts, labels, chunk_errors, n_iter + 1)
+        self._stream, self._rng, self._weighted = stream, rng, weighted
         return self
-
-    def _seed_stream(self, X, init):
-        """Seed every block on the first chunk, each stage on the residual of the ones before."""
-        requires_dense(X, self.n_stages)
-        slices = subspace_slices(X.shape[1], self.n_subspaces)
-        codebooks, residual = [], X
-        for stage_index in range(self.n_stages):
-            stage_codebooks = [
-                seed_codebook(
-                    residual[:, columns],
-                    self.n_codes,
-                    block_initial_codebook(init, stage_index, columns),
-                    self._rng,
-                )
-                for columns in slices
-            ]
-            codebooks.append(stage_codebooks)
-            if stage_index + 1 < self.n_stages:
-                stage = ResidualCodec([ProductCodebook(stage_codebooks, slices)])
-                residual = residual - stage.quantize(residual)
-        return StreamingResidual(codebooks, slices)
 
     def _set_fitted(self, codec, counts, labels, inertia, n_iter):
         self._codec = codec
@@ -345,6 +353,16 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_iter_ = int(n_iter)
         self.code_counts_ = counts[0] if single else counts
         self.perplexity_ = perplexity(self.code_counts_)
+        self._weighted = counts.dtype.kind == "f"
+
+    # ------------------------------------------------------------------ persistence
+
+    def __getstate__(self):
+        # Plain arrays and builtins only: skops.io then trusts nothing but this class.
+        return plain_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(restored_state(state))
 
     # ------------------------------------------------------------------ validation
 
@@ -368,18 +386,26 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         Returns
         -------
         X_out : ndarray or scipy sparse CSR matrix
-            ``"codes"``: (n_samples, n_blocks) unsigned integers; ``"onehot"``: sparse
-            (n_samples, n_blocks * n_codes); ``"quantized"``: (n_samples, n_features);
-            ``"distances"``: (n_samples, n_blocks * n_codes) Euclidean distances.
+            ``"codes"``: (n_samples, n_blocks) unsigned integers; ``"onehot"``:
+            (n_samples, n_blocks * n_codes), sparse or dense as ``sparse_output`` says;
+            ``"quantized"``: (n_samples, n_features); ``"distances"``: (n_samples,
+            n_blocks * n_codes) Euclidean distances.
         """
+        sparse_onehot = self._sparse_onehot()
         X, codec = self._validated(X)
         if self.output == "codes":
             return codec.encode(X, dtype=code_dtype(self.n_codes))
         if self.output == "onehot":
-            return one_hot(codec.encode(X), self.n_codes, X.dtype)
+            matrix = one_hot(codec.encode(X), self.n_codes, X.dtype)
+            return matrix if sparse_onehot else matrix.toarray()
         if self.output == "quantized":
             return codec.quantize(X)
         return codec.distances(X)
+
+    def _sparse_onehot(self):
+        """Whether ``output="onehot"`` is sparse, checked against the ``set_output`` container."""
+        container = _get_output_config("transform", self)["dense"]
+        return sparse_onehot(self.sparse_output, container, self.output)
 
     def inverse_transform(self, X):
         """Rebuild vectors from the output of ``transform``.
@@ -488,9 +514,3 @@ class VectorQuantizer(TransformerMixin, ClusterMixin, BaseEstimator):
         vector_output = self.output in ("quantized", "distances")
         tags.transformer_tags.preserves_dtype = ["float64", "float32"] if vector_output else []
         return tags
-
-
-def _generator(random_state):
-    """A numpy Generator drawn from scikit-learn's random_state conventions."""
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return np.random.default_rng(seed)
