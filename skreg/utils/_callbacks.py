@@ -32,7 +32,58 @@ from sklearn.callback import CallbackSupportMixin
 __all__ = ["CallbackSupportMixin", "FitTask"]
 
 
-class FitTask:
+_INHERIT = object()
+
+
+class _Task:
+    """One task of a fit's tree: begun with :meth:`begin`, ended with :meth:`end`."""
+
+    def __init__(self, estimator, context, X, y, metadata):
+        self.estimator, self.context = estimator, context
+        self.X, self.y, self.metadata = X, y, metadata
+
+    @property
+    def active(self):
+        """Whether any callback is set: without, callers may skip reporting subtasks."""
+        return bool(getattr(self.estimator, "_skl_callbacks", None))
+
+    def subtask(self, name, *, max_subtasks=0, X=_INHERIT, y=_INHERIT,
+                sample_weight=_INHERIT, begin=True):
+        """The next subtask (a leaf unless ``max_subtasks``), begun unless ``begin=False``.
+
+        It reports this task's data unless given its own (``X``, ``y``, ``sample_weight``:
+        e.g. a cross-validation fold). Create the subtasks of work run by parallel threads
+        up front, in one thread (``begin=False``), and begin them where they run.
+        """
+        metadata = self.metadata if sample_weight is _INHERIT else (
+            None if sample_weight is None else {"sample_weight": sample_weight}
+        )
+        task = _Task(
+            self.estimator,
+            self.context.subcontext(task_name=name, max_subtasks=max_subtasks),
+            self.X if X is _INHERIT else X, self.y if y is _INHERIT else y, metadata,
+        )
+        return task.begin() if begin else task
+
+    def begin(self):
+        self.context.call_on_fit_task_begin(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata
+        )
+        return self
+
+    def end(self, fitted_attributes=None):
+        """End this task; True if a callback asks to stop iterating.
+
+        ``fitted_attributes``: a callable returning the attributes that make a copy of the
+        estimator predict as the fit stands now; called only if a callback needs it.
+        """
+        return self.context.call_on_fit_task_end(
+            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
+            reconstruction_attributes=fitted_attributes,
+        )
+
+
+class FitTask(_Task):
     """The root task of one ``fit`` (``estimator._init_callback_context``), begun at creation.
 
     Parameters
@@ -47,47 +98,12 @@ class FitTask:
     """
 
     def __init__(self, estimator, X, y, sample_weight=None, *, max_subtasks=0):
-        self.estimator = estimator
-        self.X, self.y = X, y
-        self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        self.context = estimator._init_callback_context(max_subtasks=max_subtasks)
-        self.context.call_on_fit_task_begin(
-            estimator=estimator, X=X, y=y, metadata=self.metadata
+        super().__init__(
+            estimator, estimator._init_callback_context(max_subtasks=max_subtasks), X, y,
+            None if sample_weight is None else {"sample_weight": sample_weight},
         )
-
-    @property
-    def active(self):
-        """Whether any callback is set: without, callers may skip building subtasks."""
-        return bool(getattr(self.estimator, "_skl_callbacks", None))
-
-    def subtask(self, name):
-        """Begin the next subtask (a leaf) and return it; end it with ``.end(...)``."""
-        return _SubTask(self, name)
+        self.begin()
 
     def end(self):
         """End the fit's task; call it once the fitted attributes are set."""
-        self.context.call_on_fit_task_end(
-            estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
-            reconstruction_attributes={},
-        )
-
-
-class _SubTask:
-    def __init__(self, parent, name):
-        self.parent = parent
-        self.context = parent.context.subcontext(task_name=name)
-        self.context.call_on_fit_task_begin(
-            estimator=parent.estimator, X=parent.X, y=parent.y, metadata=parent.metadata
-        )
-
-    def end(self, fitted_attributes=None):
-        """End this subtask; True if a callback asks to stop iterating.
-
-        ``fitted_attributes``: a callable returning the attributes that make a copy of the
-        estimator predict as the fit stands now; called only if a callback needs it.
-        """
-        parent = self.parent
-        return self.context.call_on_fit_task_end(
-            estimator=parent.estimator, X=parent.X, y=parent.y, metadata=parent.metadata,
-            reconstruction_attributes=fitted_attributes,
-        )
+        return super().end(fitted_attributes={})
