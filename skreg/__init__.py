@@ -20,6 +20,7 @@ from skreg.neural import (
     smooth_labels,
 )
 from skreg.quantization import VectorQuantizer
+from skreg.study import RegularizationStudy, compare_regularizers
 
 __version__ = "0.1.0.dev0"
 
@@ -31,7 +32,9 @@ __all__ = [
     "RegularizationPathDisplay",
     "RegularizedNetClassifier",
     "RegularizedNetRegressor",
+    "RegularizationStudy",
     "VectorQuantizer",
+    "compare_regularizers",
     "enet_path",
     "robust_accuracy",
     "smooth_labels",

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skreg.linear._base import check_sample_weight, set_fitted_attributes, validate_fit_data
 from skreg.linear._path import alpha_grid, check_alphas, check_l1_ratios
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
+from skreg.utils._doc_link import DocLinkMixin
 
 CV_PARAMETER_CONSTRAINTS = {
     "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -77,7 +78,7 @@ def grid_results(l1_ratios, alphas, scores):
     return results
 
 
-class ElasticNetCVMixin(CallbackSupportMixin, BaseEstimator):
+class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
     """Fit, scoring and selection shared by the regressor and the classifier.
 
     A subclass defines ``_validate_X_kwargs``, ``_prepare_targets``, ``_gradient_at_zero``,
