@@ -133,7 +133,7 @@ class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
             for l1_ratio, grid in zip(l1_ratios, grids, strict=True)
             for train, test in folds
         )
-        # The compiled solvers release the GIL: threads share X without copies.
+        # Threads share X without copies; the compiled coordinate descent releases the GIL.
         fold_scores = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
         scores = np.asarray(fold_scores).reshape(len(l1_ratios), len(folds), -1)
         scores = np.ascontiguousarray(scores.transpose(0, 2, 1))

@@ -223,12 +223,12 @@ _COMMON_NOTES = """\
     at most the caller's ``torch.get_num_threads()`` (lowered by ``torch.set_num_threads``,
     ``threadpoolctl.threadpool_limits``, or joblib in the workers of ``GridSearchCV`` /
     ``cross_val_score`` with ``n_jobs``), and at most the cores other runnable processes
-    leave idle when the call starts: spinning threads that lose their core to another
-    process stall every step, which made fits 5-10 times slower on a busy machine. The
-    caller's thread count is restored on every exit, errors and interrupts included; only
-    the training thread is affected. ``n_threads=k`` skips the policy. Torch's OpenMP pool
-    (MKL's matrix products included) is the only thread pool a fit uses; NumPy's BLAS only
-    sees the input validation."""
+    leave idle, looked at when the call starts and at each epoch: spinning threads that
+    lose their core to another process stall every step, which made fits 5-10 times slower
+    on a busy machine. The caller's thread count is restored on every exit, errors and
+    interrupts included; only the training thread is affected. ``n_threads=k`` skips the
+    policy. Torch's OpenMP pool (MKL's matrix products included) is the only thread pool a
+    fit uses; NumPy's BLAS only sees the input validation."""
 
 
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
