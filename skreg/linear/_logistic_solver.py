@@ -239,6 +239,7 @@ def _logistic_enet_solve(
     tol=1e-4,
     max_iter=100,
     n_classes=None,
+    callback=None,
 ):
     """Minimise the penalised weighted mean log-loss (module docstring) by proximal Newton.
 
@@ -265,6 +266,10 @@ def _logistic_enet_solve(
         was not enough.
     n_classes : int or None
         Number of classes; ``y_encoded.max() + 1`` when None.
+
+    callback : callable or None
+        Called after each iteration as ``callback(coef, intercept)`` (the arrays being
+        updated: copy them to keep them); a true return ends the iterations.
 
     Returns
     -------
@@ -337,6 +342,8 @@ def _logistic_enet_solve(
             if np.any(shift):
                 coef -= shift
                 eta -= _dot(X, shift)[:, None]
+        if callback is not None and callback(coef, intercept):
+            break  # asked to stop (scikit-learn's callbacks)
         if not moved:
             # No step decreases the objective any more: rounding, not the method, stops it.
             warnings.warn(
