@@ -189,7 +189,7 @@ def test_solution_satisfies_the_optimality_conditions(l1_ratio, n_classes):
     # Subgradient conditions of the documented objective, with the sum of the weights as n.
     X, y, sample_weight = classification_data(n_classes)
     alpha = 0.05
-    model = ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio, tol=1e-10)
+    model = ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio, tol=1e-8)
     model.fit(X, y, sample_weight=sample_weight)
     coef_gradient, intercept_gradient = objective_gradients(model, X, y, sample_weight)
 
@@ -210,7 +210,7 @@ def test_integer_weights_equal_repeated_rows(l1_ratio, n_classes, to_sparse):
     X, y, sample_weight = classification_data(n_classes)
     repeats = sample_weight.astype(int)
     X = to_sparse(X)
-    params = dict(alpha=0.05, l1_ratio=l1_ratio, tol=1e-10)
+    params = dict(alpha=0.05, l1_ratio=l1_ratio, tol=1e-8)
     weighted = ElasticNetClassifier(**params).fit(X, y, sample_weight=sample_weight)
     rows = np.repeat(np.arange(len(y)), repeats)
     repeated = ElasticNetClassifier(**params).fit(X[rows], y[rows])

@@ -74,6 +74,14 @@ def _penalty(coef, l1_strength, l2_strength):
     return l1_strength * np.abs(coef).sum() + 0.5 * l2_strength * float(np.vdot(coef, coef))
 
 
+def _penalty_change(old, new, l1_strength, l2_strength):
+    """``_penalty(new) - _penalty(old)``, accurate when the two are close."""
+    return float(
+        l1_strength * (np.abs(new) - np.abs(old)).sum()
+        + 0.5 * l2_strength * ((new - old) * (new + old)).sum()
+    )
+
+
 def _kkt_violation(smooth_gradient, coef, l1_strength):
     """Distance of ``-smooth_gradient`` to ``l1_strength`` times the subdifferential of |w|."""
     return np.where(
@@ -201,10 +209,10 @@ def _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst_violation,
         return False
     direction = (_dot(X_ws, step) if ws.size else 0.0) + intercept_step
     penalty_old = _penalty(w_old, problem.l1, problem.l2)
-    decrease = (
-        float((sw * gradient) @ direction)
-        + _penalty(w_new, problem.l1, problem.l2)
-        - penalty_old
+    # The penalty's change summed term by term: the difference of the two totals would lose
+    # the small changes of the last iterations to rounding.
+    decrease = float((sw * gradient) @ direction) + _penalty_change(
+        w_old, w_new, problem.l1, problem.l2
     )
     if decrease >= 0:
         return False
