@@ -163,6 +163,13 @@ def _study_html(study, index, title, description, folder):
                  f"(gain {_number(row['gain'])}, train − test gap "
                  f"{_number(row['train_test_gap'])}).</p>")
         parts.append(_technique("combination", None, table))
+    tuned = study.results_[study.results_["kind"] == "tuned"]
+    if len(tuned):
+        row = tuned.iloc[0]
+        table = (f"<p>{escape(study.scoring_)} {_number(row['mean_test_score'])} "
+                 f"(gain {_signed(row['gain'])}, train − test gap "
+                 f"{_number(row['train_test_gap'])}).</p>")
+        parts.append(_technique("path CV", None, table))
     return "\n".join(parts)
 
 
