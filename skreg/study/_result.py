@@ -31,11 +31,12 @@ class RegularizationStudy:
         ``"combination"``, or ``"path CV"``: for a linear model, ``ElasticNetRegressorCV`` or
         ``ElasticNetClassifierCV`` choosing alpha and l1_ratio on the same grid inside each
         fold), ``kind``, ``parameter`` and ``strength`` (the swept hyperparameter and its
-        value), ``mean_test_score`` / ``std_test_score`` over the folds, ``mean_train_score`` / ``std_train_score``, ``train_test_gap`` (train minus test: the
-        overfitting), ``gain`` (test score minus the baseline's), ``mean_fit_time`` (seconds),
-        ``n_iter`` and ``best_epoch`` (epochs run and epoch restored, averaged over the folds,
-        when the estimator reports them) and ``params`` (the hyperparameters set, with their
-        step prefix).
+        value), ``mean_test_score`` / ``std_test_score`` over the folds, ``mean_train_score`` /
+        ``std_train_score``, ``train_test_gap`` (train minus test: the overfitting), ``gain``
+        (test score minus the baseline's), ``mean_fit_time`` (seconds), ``n_iter`` and
+        ``best_epoch`` (epochs run and epoch restored, averaged over the folds, when the
+        estimator reports them) and ``params`` (the hyperparameters set, with their step
+        prefix).
     best_params_ : dict
         Hyperparameters (prefixed, ready for ``set_params`` on top of ``base_estimator_``) of
         the best setting found, single or combined; ``{}`` when the baseline is best.
