@@ -216,11 +216,18 @@ def test_integer_weights_equal_repeated_rows(regression_data, estimator):
     assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-5, atol=1e-7)
 
 
-def test_parallel_folds_give_the_same_scores(regression_data):
-    X, y, _ = regression_data
-    serial = ElasticNetRegressorCV(l1_ratio=[0.5, 1.0], alphas=10, cv=4).fit(X, y)
-    parallel = ElasticNetRegressorCV(l1_ratio=[0.5, 1.0], alphas=10, cv=4, n_jobs=2).fit(X, y)
+@pytest.mark.parametrize("estimator", ["regressor", "classifier"])
+def test_parallel_folds_give_the_same_scores(regression_data, estimator):
+    if estimator == "regressor":
+        X, y, _ = regression_data
+        make = ElasticNetRegressorCV
+    else:
+        X, y = classification_data(2)
+        make = ElasticNetClassifierCV
+    serial = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3).fit(X, y)
+    parallel = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3, n_jobs=2).fit(X, y)
     assert_array_equal(parallel.cv_scores_, serial.cv_scores_)
+    assert_array_equal(parallel.coef_, serial.coef_)
 
 
 def test_cv_results_follow_grid_search_layout(regression_data):

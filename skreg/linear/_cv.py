@@ -20,8 +20,7 @@ from skreg.linear._path import (
     squared_error_path,
 )
 
-_SHARED_PARAMETERS = """
-    alphas : int or array-like of shape (n_alphas,), default=100
+_SHARED_PARAMETERS = """    alphas : int or array-like of shape (n_alphas,), default=100
         Number of alphas on a log grid from ``alpha_max`` (the smallest alpha at which every
         weight is zero, computed on all the data for each l1_ratio) down to
         ``eps * alpha_max``; or the alphas themselves (positive, finite; tried in decreasing
@@ -51,8 +50,9 @@ _SHARED_PARAMETERS = """
         strongly regularized model whose score is statistically indistinguishable.
 
     n_jobs : int, default=None
-        Number of (l1_ratio, fold) paths computed in parallel by joblib (threads: the
-        compiled solvers release the GIL). ``None`` means 1, ``-1`` all processors.
+        Number of (l1_ratio, fold) paths computed in parallel by joblib, in threads that
+        share ``X`` without copies (the compiled coordinate descent releases the GIL; the
+        Python steps of the logistic solver hold it). ``None`` means 1, ``-1`` all processors.
 
     fit_intercept : bool, default=True
         Whether to fit an unpenalized intercept.
@@ -191,7 +191,7 @@ class ElasticNetRegressorCV(RegressorMixin, ElasticNetCVMixin):
 
         Parameters
         ----------
-        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
 
         y : array-like of shape (n_samples,)
@@ -324,7 +324,7 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
 
         Parameters
         ----------
-        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
 
         y : array-like of shape (n_samples,)
