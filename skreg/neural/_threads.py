@@ -9,6 +9,7 @@ import functools
 import numbers
 
 import numpy as np
+import torch
 from sklearn.utils.validation import _num_features, _num_samples
 
 from skreg.utils._threads import torch_threads
@@ -22,7 +23,17 @@ def _image_shape(estimator, n_features):
 def flops_per_sample(estimator, n_features, n_outputs=1):
     """Forward multiply-adds for one sample: ``sum(in * out)`` of the dense layers, plus the
     convolutions' ``positions * in_channels * out_channels * 9`` for ``architecture="cnn"``.
+
+    A custom ``module=`` counts the entries of its weight matrices and kernels (exact for
+    dense layers; a module class not yet built counts 0, which trains on one thread).
     """
+    custom = getattr(estimator, "module", None)
+    if custom is not None:
+        module = custom if isinstance(custom, torch.nn.Module) else getattr(
+            getattr(estimator, "net_", None), "module_", None)
+        if module is None:
+            return 0
+        return sum(p.numel() for p in module.parameters() if p.ndim >= 2)
     sizes = estimator.hidden_layer_sizes
     sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
     flops, width = 0, n_features
