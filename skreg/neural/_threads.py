@@ -9,7 +9,6 @@ import functools
 import numbers
 
 import numpy as np
-import torch
 from sklearn.utils.validation import _num_features, _num_samples
 
 from skreg.utils._threads import torch_threads
@@ -25,13 +24,13 @@ def flops_per_sample(estimator, n_features, n_outputs=1):
     convolutions' ``positions * in_channels * out_channels * 9`` for ``architecture="cnn"``.
 
     A custom ``module=`` counts the entries of its weight matrices and kernels (exact for
-    dense layers; a module class not yet built counts 0, which trains on one thread).
+    dense layers): the trained module once fitted, else the instance given; a module class
+    not built yet counts 0, which trains on one thread.
     """
-    custom = getattr(estimator, "module", None)
-    if custom is not None:
-        module = custom if isinstance(custom, torch.nn.Module) else getattr(
-            getattr(estimator, "net_", None), "module_", None)
-        if module is None:
+    if getattr(estimator, "module", None) is not None:
+        net = getattr(estimator, "net_", None)
+        module = net.module_ if net is not None else estimator.module
+        if isinstance(module, type):
             return 0
         return sum(p.numel() for p in module.parameters() if p.ndim >= 2)
     sizes = estimator.hidden_layer_sizes
