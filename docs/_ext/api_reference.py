@@ -14,6 +14,7 @@ SECTIONS = {
     "quantization": "Vector quantization",
     "neural": "Neural networks",
     "nn": "PyTorch layers",
+    "study": "Comparing regularizers",
     "model_selection": "Model selection",
     "inspection": "Inspection and plotting",
     "utils": "Utilities",

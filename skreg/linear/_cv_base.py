@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from skreg.linear._base import check_sample_weight, set_fitted_attributes, validate_fit_data
 from skreg.linear._path import alpha_grid, check_alphas, check_l1_ratios
+from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
 
 CV_PARAMETER_CONSTRAINTS = {
@@ -77,7 +78,7 @@ def grid_results(l1_ratios, alphas, scores):
     return results
 
 
-class ElasticNetCVMixin(DocLinkMixin, BaseEstimator):
+class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
     """Fit, scoring and selection shared by the regressor and the classifier.
 
     A subclass defines ``_validate_X_kwargs``, ``_prepare_targets``, ``_gradient_at_zero``,
@@ -88,6 +89,7 @@ class ElasticNetCVMixin(DocLinkMixin, BaseEstimator):
     def _fit_cv(self, X, y, sample_weight):
         # Validation on a clone, the fitted state assigned at once at the end: a failure
         # anywhere leaves this estimator as it was.
+        X_input, y_input, sample_weight_input = X, y, sample_weight
         X, y, record = validate_fit_data(self, X, y, **self._validate_X_kwargs())
         targets = self._prepare_targets(y)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
@@ -113,9 +115,20 @@ class ElasticNetCVMixin(DocLinkMixin, BaseEstimator):
             self._check_fold(targets, sample_weight, train, fold)
         scorer = None if self.scoring is None else check_scoring(self._model_at(X, targets),
                                                                  self.scoring)
+        # scikit-learn's callbacks: the fit is one task, each (l1_ratio, fold) path one subtask
+        # (created here, begun in its thread) with its alphas below it, and the refit one.
+        task = FitTask(self, X_input, y_input, sample_weight_input,
+                       max_subtasks=len(l1_ratios) * len(folds) + 1)
+        path_tasks = iter([
+            task.subtask("path", max_subtasks=grid.size, X=X[test], y=y[test], begin=False,
+                         sample_weight=None if sample_weight is None else sample_weight[test])
+            if task.active else None
+            for grid in grids for _, test in folds
+        ])
         jobs = (
             delayed(self._fold_scores)(
-                X, targets, sample_weight, train, test, grid, l1_ratio, scorer
+                X, targets, sample_weight, train, test, grid, l1_ratio, scorer,
+                next(path_tasks),
             )
             for l1_ratio, grid in zip(l1_ratios, grids, strict=True)
             for train, test in folds
@@ -129,7 +142,9 @@ class ElasticNetCVMixin(DocLinkMixin, BaseEstimator):
         _, i_1se = choose_alpha(scores, "1se")
         i_alpha = i_1se if self.alpha_rule == "1se" else i_min
         alpha, l1_ratio = float(grids[i_l1, i_alpha]), float(l1_ratios[i_l1])
+        refit_task = task.subtask("refit")
         model = self._refit(X, y, sample_weight, alpha, l1_ratio)
+        refit_task.end()
 
         fitted = {
             "alpha_": alpha,
@@ -148,6 +163,7 @@ class ElasticNetCVMixin(DocLinkMixin, BaseEstimator):
             **self._fitted_target_attributes(model),
         }
         set_fitted_attributes(self, record, **fitted)
+        task.end()
         return self
 
     def _check_weighted_targets(self, targets, sample_weight):
@@ -156,12 +172,29 @@ class ElasticNetCVMixin(DocLinkMixin, BaseEstimator):
     def _fitted_target_attributes(self, model):
         return {}
 
-    def _fold_scores(self, X, targets, sample_weight, train, test, alphas, l1_ratio, scorer):
-        """Scores (n_alphas,) on the test rows of the path fitted on the training rows."""
+    def _fold_scores(self, X, targets, sample_weight, train, test, alphas, l1_ratio, scorer,
+                     task=None):
+        """Scores (n_alphas,) on the test rows of the path fitted on the training rows.
+
+        ``task``: the path's task of scikit-learn's callbacks, or None. The path is one solver
+        call, so each alpha's subtask is reported once it is done, with the model at that
+        alpha; the tasks of a fold carry its validation rows, on which a ``ScoringMonitor``
+        scores each alpha (the values of ``cv_scores_`` when it uses the same scoring).
+        """
+        if task is not None:
+            task.begin()
         sw_train = None if sample_weight is None else sample_weight[train]
         sw_test = None if sample_weight is None else sample_weight[test]
         coefs, intercepts = self._path(X[train], self._path_targets(targets, train), sw_train,
                                        alphas, l1_ratio)
+        if task is not None:
+            for i in range(len(alphas)):
+                task.subtask("alpha").end(lambda i=i: {
+                    key: value for key, value in
+                    vars(self._model_at(X, targets, coefs[..., i], intercepts[..., i])).items()
+                    if key.endswith("_")
+                })
+            task.end()
         X_test, test_targets = X[test], self._take(targets, test)
         if scorer is None:
             return self._default_scores(X_test, test_targets, sw_test, coefs, intercepts)
