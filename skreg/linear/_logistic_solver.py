@@ -345,7 +345,14 @@ def _logistic_enet_solve(
         if callback is not None and callback(coef, intercept):
             break  # asked to stop (scikit-learn's callbacks)
         if not moved:
-            # No step decreases the objective any more: it is optimal to machine precision.
+            # No step decreases the objective any more: rounding, not the method, stops it.
+            warnings.warn(
+                f"The proximal Newton solver stopped after {n_iter} iterations: no step "
+                f"decreases the objective in floating point, with the largest KKT violation "
+                f"{worst:.3e} above tol * {scale:.3e} = {tol_abs:.3e}. Increase tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
             break
 
     if fit_intercept and not problem.binary:
