@@ -458,7 +458,7 @@ def sigint_outcome(name, params, mode, *, epochs_before_signal=2, timeout=120,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
             cwd=directory,
         )
-        sent, n_epochs, done = None, 0, None
+        sent, n_epochs, done, ignored = None, 0, None, False
         killer = threading.Timer(timeout, child.kill)
         killer.start()
         try:
@@ -469,12 +469,17 @@ def sigint_outcome(name, params, mode, *, epochs_before_signal=2, timeout=120,
                     if n_epochs == epochs_before_signal and sent is None:
                         sent = time.time()
                         child.send_signal(signal.SIGINT)
+                    elif sent is not None and event["time"] - sent > max_latency:
+                        ignored = True  # still training well after Ctrl-C
+                        break
                 elif event["event"] == "done":
                     done = event
         finally:
             killer.cancel()
             child.kill()
             child.wait()
+    if ignored:
+        return Outcome("silently wrong", "Ctrl-C did not reach the caller: training went on")
     if done is None:
         return Outcome("unhelpful failure", "the child did not finish")
     result, state = done["result"], done["state"]
