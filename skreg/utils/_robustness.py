@@ -393,7 +393,7 @@ def output():
     return (estimator.predict_proba(X[:50]) if hasattr(estimator, "predict_proba")
             else estimator.predict(X[:50]))
 
-estimator.set_params(max_iter=2, batch_size=32, random_state=0)
+estimator.set_params(max_iter=1, batch_size=32, random_state=0)
 estimator.fit(X, y)
 previous = {"output": output(), "n_iter": estimator.n_iter_}
 result = {"outcome": "returned"}
@@ -437,7 +437,7 @@ report("done", result=result, state=state)
 """
 
 
-def sigint_outcome(name, params, mode, *, epochs_before_signal=2, timeout=120,
+def sigint_outcome(name, params, mode, *, epochs_before_signal=2, timeout=300,
                    max_latency=2.0):
     """Run a net's ``fit`` ("fit") or a ``partial_fit`` loop ("partial_fit") in a subprocess,
     send it a real SIGINT after ``epochs_before_signal`` epochs, and classify what happened:
