@@ -19,8 +19,9 @@ $(STAMP): requirements-lock.txt pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
+# The regularization study on bundled data; writes report/index.html.
 demo: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m skreg.demo
+	MPLBACKEND=Agg $(BIN)/python -m skreg.demo --out report
 
 # Quick mode: a sanity run of every benchmark in a few minutes; bench-full measures for real.
 bench: $(STAMP)

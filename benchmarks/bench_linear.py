@@ -1,19 +1,34 @@
-"""Fit-time overhead of skreg's Elastic Net estimators over the scikit-learn estimators they wrap.
+"""Fit times of skreg's Elastic Net estimators, each section printing ratios measured side by side.
 
-For each problem (dense n=20,000 x p=500; sparse wide n=5,000 x p=50,000 at density 0.001) and
-each l1_ratio in {0, 0.5, 1}, the skreg estimator and the scikit-learn estimator it delegates to
-(same parameters, same raw input: a C-ordered array or a CSR matrix, as a user would pass) are
-fitted in back-to-back pairs whose order alternates, and the ratio of the median fit times is
-printed. Target: ratio <= 1.05. Also printed: how much faster l1_ratio=0 (solved as a ridge
-problem) is than scikit-learn's ElasticNet(l1_ratio=0), which runs coordinate descent on the
-same objective.
+Sections (``--sections``; all by default):
 
-Times are CPU seconds of this process (the wall-clock ratio is printed beside them): with BLAS
-limited to one thread, CPU time is what the fit costs, and it is far less disturbed than wall
+- ``fit``: ElasticNetRegressor, and ElasticNetClassifier at l1_ratio=0, against the
+  scikit-learn estimators they delegate to (same parameters, same raw input), on a dense
+  n=20,000 x p=500 and a sparse n=5,000 x p=50,000 problem. Fitted in back-to-back pairs whose
+  order alternates; ratio of the median fit times. Target: <= 1.05. Also printed: how much
+  faster l1_ratio=0 (solved as a ridge problem) is than ElasticNet(l1_ratio=0).
+- ``solver``: L1 and Elastic-Net ElasticNetClassifier (skreg's proximal Newton solver, default
+  tol) against LogisticRegression(solver="saga") at equal or better objective, SAGA's tolerance
+  tightened until it gets there, on standardized breast cancer, make_classification(2000, 200)
+  and a sparse text-like problem (n=20,000, p=50,000, density 0.001). Target: <= 0.2.
+- ``skglm``: when skglm is installed (bench extra only), skreg and skglm's
+  SparseLogisticRegression each in a fresh Python process: the first fit (skglm's includes its
+  numba compilation) and the steady state. Targets: first fit faster than skglm's, steady state
+  within 2x. Skipped when skglm is absent.
+
+Times are CPU seconds of this process (wall seconds in fresh processes for skglm), with BLAS
+limited to one thread: CPU time is what the fit costs, and it is far less disturbed than wall
 time by other jobs on a shared machine.
 
-Run:  python benchmarks/bench_linear.py [--quick] [--min-pairs N]   (about 4 minutes; --quick
-runs tiny problems in seconds, as a sanity check only: there fixed costs dominate the ratios)
+Cross-validation section (``cv``): ElasticNetClassifierCV (20 alphas x 2 l1_ratios x 5 folds,
+warm-started paths) against LogisticRegressionCV(solver="saga") on the same grid
+(Cs = 1 / (n_train * alpha), n_train the mean training-fold size), the same l1_ratios, folds
+and scoring (neg_log_loss), target ratio <= 0.2; ElasticNetRegressorCV against ElasticNetCV on
+the same grid and folds, target <= 1.0. The alphas each pair chooses are printed beside the times.
+
+Run:  python benchmarks/bench_linear.py [--quick] [--min-pairs N] [--sections ...]
+(sections fit solver skglm cv; about 4 minutes for the fit section and as much for the cv
+section; --quick runs small problems, as a sanity check only: fixed costs dominate there)
 """
 
 import argparse
@@ -22,10 +37,26 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.datasets import load_breast_cancer, make_classification, make_regression
+from sklearn.linear_model import (
+    ElasticNet,
+    ElasticNetCV,
+    Lasso,
+    LogisticRegression,
+    LogisticRegressionCV,
+    Ridge,
+)
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skreg import ElasticNetClassifier, ElasticNetRegressor
+from skreg import (
+    ElasticNetClassifier,
+    ElasticNetClassifierCV,
+    ElasticNetRegressor,
+    ElasticNetRegressorCV,
+)
+from skreg.linear._path import alpha_grid, logistic_gradient_at_zero
 
 L1_RATIOS = (0.0, 0.5, 1.0)
 
@@ -77,15 +108,8 @@ def scikit_learn_regressor(alpha, l1_ratio, n_samples):
 
 
 def scikit_learn_classifier(alpha, l1_ratio, n_samples):
-    """What ElasticNetClassifier delegates to, with the same (default) settings."""
-    return LogisticRegression(
-        C=1 / (n_samples * alpha),
-        l1_ratio=l1_ratio,
-        solver="lbfgs" if l1_ratio == 0 else "saga",
-        max_iter=1000,
-        tol=1e-4,
-        random_state=0,
-    )
+    """What ElasticNetClassifier delegates to at l1_ratio=0, with the same (default) settings."""
+    return LogisticRegression(C=1 / (n_samples * alpha), solver="lbfgs", max_iter=1000, tol=1e-4)
 
 
 def fit_seconds(estimator, X, y):
@@ -116,7 +140,8 @@ def build_cases(problems, quick):
             ElasticNet(alpha=alpha, l1_ratio=0.0),
         ))
         alpha = strength * CLASSIFIER_ALPHA[name]
-        for l1_ratio in L1_RATIOS:
+        # l1_ratio > 0 runs skreg's own solver: see solver_section.
+        for l1_ratio in (0.0,):
             cases.append((
                 f"{name:6s} classifier l1_ratio={l1_ratio}", X, labels,
                 ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio),
@@ -152,7 +177,9 @@ def time_case(ours, theirs, X, y, min_pairs, seconds_per_case):
     return cpu, wall, n_pairs, warning_count
 
 
-def run(quick, min_pairs):
+def overhead_section(quick, min_pairs):
+    """skreg's estimators against the scikit-learn estimators they delegate to."""
+    print("== Overhead over the delegated scikit-learn estimators")
     cases = build_cases(make_problems(quick), quick)
     seconds_per_case = 2.0 if quick else 10.0
     header = (f"{'case':46s} {'skreg':>8s} {'sklearn':>8s} {'ratio':>6s} {'min ratio':>9s}  "
@@ -178,18 +205,298 @@ def run(quick, min_pairs):
               f"{min_ratio:9.3f}  [{per_pair.min():7.3f}, {per_pair.max():7.3f}] "
               f"{wall_ratio:10.3f} {n_pairs:5d}{flag}{note}", flush=True)
 
+
+# -- L1 / Elastic-Net logistic regression: skreg's proximal Newton solver against SAGA ---------
+
+SAGA_TOLS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
+
+
+def logistic_objective(coef, intercept, X, y, alpha, l1_ratio):
+    """The documented objective (mean log-loss + penalty) of a binary fit, labels in {0, 1}."""
+    scores = np.asarray(X @ coef.ravel()).ravel() + intercept[0]
+    log_loss = np.logaddexp(0.0, scores) - y * scores
+    return (log_loss.mean() + alpha * l1_ratio * np.abs(coef).sum()
+            + 0.5 * alpha * (1 - l1_ratio) * np.sum(coef**2))
+
+
+def solver_problems(quick):
+    """(name, X, y, alphas): standardized breast cancer, make_classification, sparse text-like."""
+    X, y = load_breast_cancer(return_X_y=True)
+    problems = [("breast_cancer", StandardScaler().fit_transform(X), y, (0.01, 0.001))]
+    n, p = (500, 50) if quick else (2_000, 200)
+    X, y = make_classification(n, p, n_informative=p // 10, random_state=0)
+    problems.append((f"make_classification({n}, {p})", StandardScaler().fit_transform(X), y,
+                     (0.01, 0.001)))
+    n, p, density = (2_000, 5_000, 0.005) if quick else (20_000, 50_000, 0.001)
+    rng = np.random.default_rng(0)
+    n_nonzero = round(density * n * p)
+    X = sparse.csr_array(
+        (rng.standard_normal(n_nonzero),
+         (rng.integers(n, size=n_nonzero, dtype=np.int32),
+          rng.integers(p, size=n_nonzero, dtype=np.int32))),
+        shape=(n, p),
+    )
+    X.sum_duplicates()
+    true_coef = np.zeros(p)
+    support = rng.choice(p, size=p // 100, replace=False)
+    true_coef[support] = rng.standard_normal(support.size) * 3
+    signal = X @ true_coef
+    y = (signal + rng.standard_normal(n) * signal.std() > 0).astype(int)
+    # alpha_max of the L1 problem (no weight non-zero above it) sets the scale.
+    alpha_max = np.abs(X.T @ (y - y.mean())).max() / n
+    problems.append((f"sparse {n}x{p} density {density}", X, y,
+                     (round(alpha_max / 4, 6), round(alpha_max / 16, 6))))
+    return problems
+
+
+def _cpu_seconds(estimator, X, y):
+    start = time.process_time()
+    estimator.fit(X, y)
+    return time.process_time() - start
+
+
+def _saga_to_objective(X, y, alpha, l1_ratio, target, budget):
+    """Loosest SAGA tolerance whose fit reaches ``target``: (tol, seconds, objective) or None."""
+    last = None
+    for tol in SAGA_TOLS:
+        saga = LogisticRegression(C=1 / (len(y) * alpha), l1_ratio=l1_ratio, solver="saga",
+                                  tol=tol, max_iter=1_000_000, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seconds = _cpu_seconds(saga, X, y)
+        value = logistic_objective(saga.coef_, saga.intercept_, X, y, alpha, l1_ratio)
+        last = (tol, seconds, value)
+        if value <= target:
+            return last, True
+        if seconds > budget:
+            break
+    return last, False
+
+
+def solver_section(quick):
+    """ElasticNetClassifier (defaults but alpha, l1_ratio) against LogisticRegression(saga).
+
+    SAGA runs at tightening tolerances until its objective is at most skreg's (equal or
+    better objective); the ratio is skreg's CPU time over that SAGA fit's. The optimum is
+    skreg's solver at tol=1e-10.
+    """
+    print("\n== L1 / Elastic-Net logistic regression: skreg (default tol) vs "
+          "LogisticRegression(solver='saga') at equal or better objective")
+    print(f"{'problem':34s} {'alpha':>8s} {'l1':>4s} {'nnz':>5s} {'skreg s':>8s} "
+          f"{'skreg gap':>9s} {'saga tol':>8s} {'saga s':>8s} {'saga gap':>9s} {'ratio':>7s}")
+    budget = 5.0 if quick else 60.0
+    for name, X, y, alphas in solver_problems(quick):
+        for alpha in alphas:
+            for l1_ratio in (1.0, 0.5):
+                optimum = ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio, tol=1e-10).fit(X, y)
+                best = logistic_objective(optimum.coef_, optimum.intercept_, X, y, alpha,
+                                          l1_ratio)
+                model = ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio)
+                times = []
+                while len(times) < 3 or (sum(times) < 1.0 and len(times) < 25):
+                    times.append(_cpu_seconds(model, X, y))
+                ours = np.median(times)
+                value = logistic_objective(model.coef_, model.intercept_, X, y, alpha, l1_ratio)
+                (tol, seconds, saga_value), reached = _saga_to_objective(
+                    X, y, alpha, l1_ratio, value, budget
+                )
+                ratio = f"{ours / seconds:7.3f}" if reached else f"<{ours / seconds:6.3f}"
+                flag = "" if reached and ours / seconds <= 0.2 else "  (target <= 0.2)"
+                if not reached:
+                    flag += "  saga never reached skreg's objective"
+                print(f"{name:34s} {alpha:8.2g} {l1_ratio:4.1f} "
+                      f"{int(np.count_nonzero(model.coef_)):5d} {ours:8.4f} "
+                      f"{(value - best) / best:9.1e} {tol:8.0e} {seconds:8.3f} "
+                      f"{(saga_value - best) / best:9.1e} {ratio}{flag}", flush=True)
+    print("gap = (objective - optimum) / optimum; ratio = skreg / saga CPU seconds")
+
+
+# -- skglm (optional): first fit in a fresh process, and steady state --------------------------
+
+_FRESH_PROCESS_SCRIPT = """
+import json, sys, time
+import numpy as np
+from scipy import sparse
+start = time.perf_counter()
+library, path, alpha, l1_ratio = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+data = np.load(path, allow_pickle=False)
+if "indptr" in data:
+    X = sparse.csr_matrix((data["data"], data["indices"], data["indptr"]), shape=data["shape"])
+else:
+    X = data["X"]
+y = data["y"]
+if library == "skreg":
+    from skreg import ElasticNetClassifier
+    make = lambda: ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio)
+else:
+    from skglm import SparseLogisticRegression
+    make = lambda: SparseLogisticRegression(alpha=alpha, l1_ratio=l1_ratio)
+imported = time.perf_counter() - start
+seconds = []
+for _ in range(4):
+    model = make()
+    begin = time.perf_counter()
+    model.fit(X, y)
+    seconds.append(time.perf_counter() - begin)
+np.save(path + "." + library + ".npy", np.append(model.coef_.ravel(), model.intercept_))
+print(json.dumps({"import": imported, "first": seconds[0], "steady": min(seconds[1:])}))
+"""
+
+
+def skglm_section(quick):
+    """skreg vs skglm, each in a fresh Python process: first fit (JIT included) and later fits."""
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    print("\n== skreg vs skglm (SparseLogisticRegression): fresh process, wall seconds")
+    if importlib.util.find_spec("skglm") is None:
+        print("skglm is not installed: section skipped (pip install skglm; bench extra)")
+        return
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                   "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    print(f"{'problem':34s} {'alpha':>8s} {'l1':>4s} {'library':>7s} {'first':>7s} "
+          f"{'steady':>7s} {'gap':>9s}   first / skglm first, steady / skglm steady")
+    # Every skglm process compiles anew: in quick mode one problem is enough to show it.
+    problems = solver_problems(quick)[:1] if quick else solver_problems(quick)
+    with tempfile.TemporaryDirectory() as folder:
+        for index, (name, X, y, alphas) in enumerate(problems):
+            path = os.path.join(folder, f"problem{index}.npz")
+            if sparse.issparse(X):
+                X = sparse.csr_matrix(X)
+                np.savez(path, data=X.data, indices=X.indices, indptr=X.indptr,
+                         shape=np.array(X.shape), y=y)
+            else:
+                np.savez(path, X=X, y=y)
+            alpha, l1_ratio = alphas[-1], 1.0
+            optimum = ElasticNetClassifier(alpha=alpha, l1_ratio=l1_ratio, tol=1e-10).fit(X, y)
+            best = logistic_objective(optimum.coef_, optimum.intercept_, X, y, alpha, l1_ratio)
+            results = {}
+            for library in ("skreg", "skglm"):
+                completed = subprocess.run(
+                    [sys.executable, "-c", _FRESH_PROCESS_SCRIPT, library, path, str(alpha),
+                     str(l1_ratio)],
+                    capture_output=True, text=True, env=environment, check=True,
+                )
+                results[library] = json.loads(completed.stdout.strip().splitlines()[-1])
+                solution = np.load(path + f".{library}.npy")
+                gap = (logistic_objective(solution[:-1], solution[-1:], X, y, alpha, l1_ratio)
+                       - best) / best
+                results[library]["gap"] = gap
+            for library, result in results.items():
+                ratios = ""
+                if library == "skreg":
+                    ratios = (f"   {result['first'] / results['skglm']['first']:.3f}, "
+                              f"{result['steady'] / results['skglm']['steady']:.3f}")
+                print(f"{name:34s} {alpha:8.2g} {l1_ratio:4.1f} {library:>7s} "
+                      f"{result['first']:7.3f} {result['steady']:7.3f} {result['gap']:9.1e}"
+                      f"{ratios}", flush=True)
+    print("target: skreg's first fit faster than skglm's; steady state within 2x of skglm's")
+
+
+CV_L1_RATIOS = [0.5, 1.0]
+
+
+def cv_problems(quick):
+    """(name, X, y, kind): standardized classification and regression problems."""
+    X_cancer, y_cancer = load_breast_cancer(return_X_y=True)
+    X_cancer = StandardScaler().fit_transform(X_cancer)
+    if quick:
+        return [("breast_cancer[:200]", X_cancer[:200], y_cancer[:200], "classifier"),
+                ("regression 300x20", *make_regression(300, 20, n_informative=5, noise=10,
+                                                       random_state=0), "regressor")]
+    X_synth, y_synth = make_classification(2000, 200, n_informative=20, random_state=0)
+    X_reg, y_reg = make_regression(2000, 200, n_informative=20, noise=30, random_state=0)
+    return [("breast_cancer", X_cancer, y_cancer, "classifier"),
+            ("make_classification 2000x200", StandardScaler().fit_transform(X_synth), y_synth,
+             "classifier"),
+            ("make_regression 2000x200", X_reg, y_reg, "regressor")]
+
+
+def cv_pair(X, y, kind, quick):
+    """(skreg CV estimator, scikit-learn CV estimator) on one grid, l1_ratios and folds."""
+    n_alphas, n_folds = (6, 3) if quick else (20, 5)
+    if kind == "regressor":
+        folds = list(KFold(n_folds, shuffle=True, random_state=0).split(X, y))
+        settings = dict(l1_ratio=CV_L1_RATIOS, alphas=n_alphas, cv=folds)
+        return ElasticNetRegressorCV(**settings), ElasticNetCV(**settings)
+    folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=0).split(X, y))
+    # One grid for both l1_ratios (LogisticRegressionCV shares its Cs): from the larger
+    # alpha_max (l1_ratio=0.5) down by 1e-3, as ElasticNetClassifierCV would build it.
+    gradient = logistic_gradient_at_zero(X, y, 2, None, True)
+    alphas = alpha_grid(gradient, len(y), min(CV_L1_RATIOS), n_alphas, 1e-3)
+    n_train = len(y) * (n_folds - 1) / n_folds
+    ours = ElasticNetClassifierCV(l1_ratio=CV_L1_RATIOS, alphas=alphas, cv=folds)
+    theirs = LogisticRegressionCV(
+        Cs=1.0 / (n_train * alphas), l1_ratios=CV_L1_RATIOS, solver="saga", cv=folds,
+        scoring="neg_log_loss", max_iter=1000, tol=1e-4, random_state=0,
+        use_legacy_attributes=False,
+    )
+    return ours, theirs
+
+
+def chosen(estimator, n_train):
+    """(alpha, l1_ratio) chosen, LogisticRegressionCV's C converted to alpha."""
+    if hasattr(estimator, "C_"):
+        return 1.0 / (n_train * float(np.ravel(estimator.C_)[0])), float(
+            np.ravel(estimator.l1_ratio_)[0])
+    return float(estimator.alpha_), float(np.ravel(estimator.l1_ratio_)[0])
+
+
+def run_cv(quick, min_pairs):
+    """Side-by-side CPU time of the CV estimators; targets 0.2 (classifier), 1.0 (regressor)."""
+    targets = {"classifier": 0.2, "regressor": 1.0}
+    print(f"\nCross-validation: {'6' if quick else '20'} alphas x {len(CV_L1_RATIOS)} l1_ratios "
+          f"x {'3' if quick else '5'} folds; CPU seconds per fit (medians)\n"
+          f"{'problem':30s} {'kind':10s} {'skreg':>8s} {'sklearn':>8s} {'ratio':>6s} "
+          f"{'target':>6s} {'wall ratio':>10s} {'pairs':>5s}  chosen alpha, l1_ratio "
+          "(skreg | sklearn)", flush=True)
+    for name, X, y, kind in cv_problems(quick):
+        ours, theirs = cv_pair(X, y, kind, quick)
+        cpu, wall, n_pairs, warning_count = time_case(
+            ours, theirs, X, y, min_pairs, 5.0 if quick else 60.0
+        )
+        ratio = np.median(cpu[0]) / np.median(cpu[1])
+        wall_ratio = np.median(wall[0]) / np.median(wall[1])
+        n_train = len(y) * (1 - 1 / len(ours.cv))
+        ours_choice, theirs_choice = chosen(ours, n_train), chosen(theirs, n_train)
+        flag = "" if ratio <= targets[kind] else f"  > {targets[kind]}"
+        note = f"  ({warning_count} warnings)" if warning_count else ""
+        print(f"{name:30s} {kind:10s} {np.median(cpu[0]):8.3f} {np.median(cpu[1]):8.3f} "
+              f"{ratio:6.3f} {targets[kind]:6.1f} {wall_ratio:10.3f} {n_pairs:5d}  "
+              f"{ours_choice[0]:.4g}, {ours_choice[1]:g} | "
+              f"{theirs_choice[0]:.4g}, {theirs_choice[1]:g}{flag}{note}", flush=True)
+
+
+SECTIONS = ("fit", "solver", "skglm", "cv")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny problems, a sanity run")
     parser.add_argument("--min-pairs", type=int, default=None,
-                        help="fewest timed pairs per case; default 5, or 2 with --quick")
+                        help="fewest timed pairs per case; default 5 (2 for cv), or 2 (1) "
+                             "with --quick")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="which comparisons to run (default: all)")
     args = parser.parse_args()
     min_pairs = args.min_pairs or (2 if args.quick else 5)
     start = time.perf_counter()
     with threadpool_limits(limits=1):
-        run(args.quick, min_pairs)
+        if "fit" in args.sections:
+            overhead_section(args.quick, min_pairs)
+        if "solver" in args.sections:
+            solver_section(args.quick)
+        if "skglm" in args.sections:
+            skglm_section(args.quick)
+        if "cv" in args.sections:
+            run_cv(args.quick, args.min_pairs or (1 if args.quick else 2))
     print(f"\ntotal {time.perf_counter() - start:.0f} s; ratio = skreg / scikit-learn median "
-          "CPU time (target <= 1.05), wall ratio likewise in wall-clock time")
+          "CPU time (targets: fit <= 1.05, solver <= 0.2, classifier CV <= 0.2, regressor CV "
+          "<= 1.0), wall ratio likewise in wall-clock time")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,14 @@ neural estimators on skorch whose regularizers are plain hyperparameters that Gr
 """
 
 from skreg import nn as nn  # the PyTorch layers: skreg.nn.VQLayer
-from skreg.linear import ElasticNetClassifier, ElasticNetRegressor
+from skreg.linear import (
+    ElasticNetClassifier,
+    ElasticNetClassifierCV,
+    ElasticNetRegressor,
+    ElasticNetRegressorCV,
+    RegularizationPathDisplay,
+    enet_path,
+)
 from skreg.neural import (
     RegularizedNetClassifier,
     RegularizedNetRegressor,
@@ -13,15 +20,22 @@ from skreg.neural import (
     smooth_labels,
 )
 from skreg.quantization import VectorQuantizer
+from skreg.study import RegularizationStudy, compare_regularizers
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ElasticNetClassifier",
+    "ElasticNetClassifierCV",
     "ElasticNetRegressor",
+    "ElasticNetRegressorCV",
+    "RegularizationPathDisplay",
     "RegularizedNetClassifier",
     "RegularizedNetRegressor",
+    "RegularizationStudy",
     "VectorQuantizer",
+    "compare_regularizers",
+    "enet_path",
     "robust_accuracy",
     "smooth_labels",
 ]

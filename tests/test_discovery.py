@@ -22,8 +22,10 @@ def test_all_estimators_lists_public_estimators():
 @pytest.mark.parametrize(
     "kind, expected",
     [
-        ("classifier", {"ElasticNetClassifier", "RegularizedNetClassifier"}),
-        ("regressor", {"ElasticNetRegressor", "RegularizedNetRegressor"}),
+        ("classifier",
+         {"ElasticNetClassifier", "ElasticNetClassifierCV", "RegularizedNetClassifier"}),
+        ("regressor",
+         {"ElasticNetRegressor", "ElasticNetRegressorCV", "RegularizedNetRegressor"}),
         ("transformer", {"VectorQuantizer"}),
     ],
 )

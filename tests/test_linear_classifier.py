@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skreg import ElasticNetClassifier
+from skreg.linear import _weighted_enet
 from skreg.linear._logistic_solver import _logistic_enet_solve
 
 
@@ -319,3 +320,32 @@ def test_grid_search_over_penalties_in_a_pipeline():
     assert len(search.cv_results_["params"]) == 9
     assert search.best_score_ > 0.6
     assert search.best_estimator_.predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize("to_sparse", [np.asarray, sparse.csr_matrix], ids=["dense", "sparse"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_large_working_sets_skip_the_gram_matrix_and_agree(monkeypatch, n_classes, to_sparse):
+    # Past GRAM_MAX_FEATURES columns the inner problems run on the (scaled) data itself, and
+    # on sparse data the intercept alternates with coordinate descent: same minimiser.
+    X, y, sample_weight = classification_data(n_classes)
+    params = dict(alpha=0.01, l1_ratio=0.7, sample_weight=sample_weight, tol=1e-8)
+    gram = _logistic_enet_solve(to_sparse(X), y, **params)
+    monkeypatch.setattr(_weighted_enet, "GRAM_MAX_FEATURES", 2)
+    direct = _logistic_enet_solve(to_sparse(X), y, **params)
+    np.testing.assert_allclose(direct[0], gram[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(direct[1], gram[1], rtol=1e-5, atol=1e-7)
+
+
+def test_separable_data_with_a_tiny_penalty_converges():
+    X, y, _ = classification_data(2)
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ElasticNetClassifier(alpha=1e-4, l1_ratio=1.0, tol=1e-6).fit(X, y)
+    assert model.score(X, y) == 1.0
+    coef_gradient, intercept_gradient = objective_gradients(model, X, y, np.ones(len(y)))
+    active = model.coef_ != 0
+    np.testing.assert_allclose(
+        coef_gradient[active], -1e-4 * np.sign(model.coef_[active]), atol=1e-6
+    )
+    assert np.all(np.abs(coef_gradient[~active]) <= 1e-4 + 1e-6)

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 import skreg.nn._vq
 from skreg import RegularizedNetClassifier, RegularizedNetRegressor, robust_accuracy
-from skreg.neural._callbacks import LearningRateSchedule
+from skreg.neural._bottleneck import CODEBOOK_LR_FACTOR
 from skreg.neural._data import Batch
 
 N_TRAIN, BATCH_SIZE = 300, 64
@@ -515,6 +515,24 @@ class _LRRecordingClassifier(RegularizedNetClassifier):
         return super()._build_callbacks(validation) + [("lr_recorder", self.lr_recorder_)]
 
 
+def _torch_schedule(kind, lr, total):
+    """The rates torch's own scheduler gives, stepped once per batch by hand."""
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=lr)
+    if kind == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - 1)
+    else:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=lr, total_steps=total, cycle_momentum=False
+        )
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return np.asarray(rates)
+
+
 @pytest.mark.parametrize("kind", ["cosine", "onecycle"])
 def test_schedule_sets_the_rate_of_each_batch_and_restores_it(digits, kind):
     X, y, _, _ = digits
@@ -522,27 +540,29 @@ def test_schedule_sets_the_rate_of_each_batch_and_restores_it(digits, kind):
     total = max_iter * N_BATCHES
     clf = small(_LRRecordingClassifier, learning_rate_schedule=kind, learning_rate_init=lr,
                 weight_decay=1e-4, max_iter=max_iter).fit(X, y)
-    schedule = LearningRateSchedule(kind, total)
-    expected = [lr * schedule.factor(step / (total - 1)) for step in range(total)]
+    expected = _torch_schedule(kind, lr, total)
     per_batch = np.asarray(clf.lr_recorder_.lrs_)
     assert per_batch.shape == (total, 2)  # weight decay: two parameter groups, both scheduled
     assert_allclose(per_batch, np.column_stack([expected, expected]), rtol=1e-12)
     assert_allclose(clf.history_[:, "lr"], expected[N_BATCHES - 1::N_BATCHES], rtol=1e-12)
-    if kind == "cosine":
-        param = torch.zeros(1, requires_grad=True)
-        optimizer = torch.optim.SGD([param], lr=lr)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - 1)
-        reference = []
-        for _ in range(total):
-            reference.append(optimizer.param_groups[0]["lr"])
-            optimizer.step()
-            scheduler.step()
-        assert_allclose(per_batch[:, 0], reference, rtol=1e-6, atol=1e-12)
+    if kind == "cosine":  # the closed form: lr (1 + cos(pi t)) / 2 from t = 0 to 1
+        closed_form = lr * (1 + np.cos(np.pi * np.arange(total) / (total - 1))) / 2
+        assert_allclose(per_batch[:, 0], closed_form, rtol=1e-6, atol=1e-12)
     else:  # warm-up from lr / 25 to lr, then down to lr / 25e4
         assert per_batch[0, 0] == pytest.approx(lr / 25)
         assert per_batch[:, 0].max() == pytest.approx(lr, rel=0.02)
         assert per_batch[-1, 0] == pytest.approx(lr / 25e4)
     assert [group["lr"] for group in clf.net_.optimizer_.param_groups] == [lr, lr]
+
+
+def test_onecycle_peaks_each_parameter_group_at_its_own_rate(digits):
+    X, y, _, _ = digits
+    lr = 0.01
+    clf = small(_LRRecordingClassifier, learning_rate_schedule="onecycle", learning_rate_init=lr,
+                vq_codes=8, max_iter=2).fit(X, y)
+    per_batch = np.asarray(clf.lr_recorder_.lrs_)  # the network's group, then the codebook's
+    assert_allclose(per_batch.max(axis=0) / per_batch.max(axis=0)[0],
+                    [1.0, CODEBOOK_LR_FACTOR], rtol=1e-12)
 
 
 def test_partial_fit_ignores_the_schedule(digits):

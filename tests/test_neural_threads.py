@@ -96,7 +96,7 @@ def test_context_restores_on_interrupts_and_errors(user_threads, error):
 
 def test_users_lower_count_bounds_the_policy(user_threads, monkeypatch):
     monkeypatch.setattr(threads, "available_cores", lambda: 8)
-    monkeypatch.setattr(threads, "other_runnable_tasks", lambda: 0)
+    monkeypatch.setattr(threads, "other_runnable_tasks", lambda own_threads=1: 0)
     big = 100 * MIN_FLOPS_PER_THREAD
     assert choose_n_threads(big, limit=8) == 8
     torch.set_num_threads(3)
@@ -104,12 +104,34 @@ def test_users_lower_count_bounds_the_policy(user_threads, monkeypatch):
         assert chosen == torch.get_num_threads() == 3
     assert choose_n_threads(3 * MIN_FLOPS_PER_THREAD, limit=8) == 3  # one per unit of work
     assert choose_n_threads(big, limit=8, n_concurrent=2) == 4  # concurrent calls share
-    monkeypatch.setattr(threads, "other_runnable_tasks", lambda: 7)
+    monkeypatch.setattr(threads, "other_runnable_tasks", lambda own_threads=1: 7)
     assert choose_n_threads(big, limit=8) == 1  # other processes hold the cores
 
 
+def test_count_follows_the_load_between_epochs(digits, user_threads, monkeypatch,
+                                               counts_in_training):
+    others = [0]
+    monkeypatch.setattr(threads, "MIN_FLOPS_PER_THREAD", 1)  # every layer is "large"
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    monkeypatch.setattr(threads, "other_runnable_tasks", lambda own_threads=1: others[0])
+
+    class LoadArrives(RegularizedNet):
+        def on_epoch_end(self, net, **kwargs):
+            super().on_epoch_end(net, **kwargs)
+            others[0] = 10  # other processes take the cores after the first epoch
+
+    monkeypatch.setattr("skreg.neural._base.RegularizedNet", LoadArrives)
+    torch.set_num_threads(4)
+    RegularizedNetClassifier((16,), batch_size=200, max_iter=3).fit(*digits)
+    assert counts_in_training == [4, 1, 1]
+    assert torch.get_num_threads() == 4
+    counts_in_training.clear()
+    RegularizedNetClassifier((16,), batch_size=200, max_iter=2, n_threads=3).fit(*digits)
+    assert counts_in_training == [3, 3]  # an explicit count is kept
+
+
 def test_count_never_exceeds_available_cores_and_is_one_for_tiny_work(monkeypatch):
-    monkeypatch.setattr(threads, "other_runnable_tasks", lambda: 0)
+    monkeypatch.setattr(threads, "other_runnable_tasks", lambda own_threads=1: 0)
     assert 1 <= choose_n_threads(1e15, limit=1000) <= available_cores()
     assert choose_n_threads(MIN_FLOPS_PER_THREAD - 1, limit=1000) == 1
     # digits with the default (100,) layer and batch 200: about 1.5 million multiply-adds

@@ -16,10 +16,11 @@ from skreg.linear._base import (
     set_fitted_attributes,
     validate_fit_data,
 )
+from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
 
 
-class ElasticNetRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
+class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, BaseEstimator):
     """Linear regression with L1, L2 or Elastic Net penalty, all on one scale.
 
     One objective for every ``l1_ratio`` in [0, 1] (see Notes), so that a grid search over
@@ -229,6 +230,8 @@ class ElasticNetRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
         if coordinate_descent:
             # check_input=False below skips this conversion inside the solver.
             y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")
+        # The compiled solvers run as one call: the fit is one task for sklearn's callbacks.
+        task = FitTask(self, X_input, y, sample_weight)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         solver = self._make_solver(
             weight_sum, copy_X=self.copy_X and not is_private_copy(X, X_input)
@@ -248,6 +251,7 @@ class ElasticNetRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
             intercept_=solver.intercept_,
             n_iter_=_iterations_run(getattr(solver, "n_iter_", None), y),
         )
+        task.end()
         return self
 
     def predict(self, X):

@@ -18,10 +18,11 @@ from skreg.linear._base import (
     validate_fit_data,
 )
 from skreg.linear._logistic_solver import _logistic_enet_solve
+from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
 
 
-class ElasticNetClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
+class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression with L1, L2 or Elastic Net penalty, on the regressor's scale.
 
     Binary and multiclass (multinomial) logistic regression whose penalty has the same
@@ -199,6 +200,7 @@ class ElasticNetClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         smooth = self.alpha == 0 or self.l1_ratio == 0
+        X_input, y_input, sample_weight_input = X, y, sample_weight
         X, y, record = validate_fit_data(
             self,
             X,
@@ -233,6 +235,10 @@ class ElasticNetClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
                     if weighted.any() else "The weights of all samples are zero."
                 )
 
+        # For sklearn's callbacks the fit is one task, with one subtask per proximal Newton
+        # iteration (scikit-learn's L-BFGS runs as one call).
+        task = FitTask(self, X_input, y_input, sample_weight_input,
+                       max_subtasks=0 if smooth else self.max_iter)
         if smooth:
             coef, intercept, n_iter = self._fit_lbfgs(X, y, sample_weight, weight_sum)
             solver_name = "lbfgs"
@@ -247,6 +253,7 @@ class ElasticNetClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
                 tol=self.tol,
                 max_iter=self.max_iter,
                 n_classes=classes.size,
+                callback=_iteration_tasks(task, record, classes) if task.active else None,
             )
             n_iter = np.array([n_iter])
             solver_name = "newton-cd"
@@ -259,6 +266,7 @@ class ElasticNetClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             n_iter_=n_iter,
             solver_=solver_name,
         )
+        task.end()
         return self
 
     def _fit_lbfgs(self, X, y, sample_weight, weight_sum):
@@ -352,3 +360,16 @@ class ElasticNetClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _iteration_tasks(task, record, classes):
+    """Report each solver iteration as a subtask, with the model as it stands after it."""
+
+    def report(coef, intercept):
+        fitted = {"n_features_in_": record.n_features_in_, "classes_": classes,
+                  **{k: v for k, v in vars(record).items() if k == "feature_names_in_"}}
+        return task.subtask("newton-iteration").end(
+            lambda: {**fitted, "coef_": coef.copy(), "intercept_": intercept.copy()}
+        )
+
+    return report

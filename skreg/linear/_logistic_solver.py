@@ -11,9 +11,9 @@ is minimised as glmnet does (Friedman, Hastie & Tibshirani 2010, "Regularization
 generalized linear models via coordinate descent", J. Stat. Softw. 33(1)): an outer Newton
 (IRLS) loop replaces the log-loss by its second-order expansion, a weighted least-squares
 problem, and the elastic-net penalised least-squares problem is solved by coordinate descent.
-Here the coordinate descent is scikit-learn's compiled ``enet_coordinate_descent_gram`` on the
-Gram matrix of the working set, with the unpenalised intercept profiled out by weighted
-centering. For ``K > 2`` classes each outer iteration takes one Newton step per class (the
+Here the coordinate descent is scikit-learn's compiled routines
+(:mod:`skreg.linear._weighted_enet`), on the Gram matrix of the working set while it is
+small. For ``K > 2`` classes each outer iteration takes one Newton step per class (the
 exact diagonal block of the Hessian, as glmnet does). A backtracking (Armijo) line search on
 the true objective makes every step decrease it (Lee, Sun & Saunders 2014, "Proximal Newton-type
 methods for minimizing composite functions", SIAM J. Optim. 24(3)).
@@ -28,9 +28,10 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit, log_expit, logsumexp, softmax
+from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._cd_fast import enet_coordinate_descent_gram
+
+from skreg.linear._weighted_enet import solve_weighted_enet
 
 # Smallest curvature p * (1 - p) used in the Newton model. glmnet clamps the fitted
 # probabilities to [1e-5, 1 - 1e-5] for the same reason: confidently misclassified points
@@ -39,24 +40,34 @@ from sklearn.linear_model._cd_fast import enet_coordinate_descent_gram
 _MIN_CURVATURE = 1e-5
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
-# Coordinate-descent epochs per call; calls repeat until the inner duality gap is small.
-_INNER_EPOCHS = 20
-_INNER_MAX_EPOCHS = 5_000
 _MIN_WORKING_SET = 100
-_GAP_FLOOR = 1e-13
+# Inner problems are solved until their KKT violation is this fraction of the outer one.
+_INNER_FORCING = 0.3
+
+
+# NumPy versions of logsumexp and softmax: scipy.special's pay an array-API dispatch on
+# every call, which dominated small fits.
+def _logsumexp(eta):
+    top = eta.max(axis=1)
+    return top + np.log(np.exp(eta - top[:, None]).sum(axis=1))
+
+
+def _softmax(eta):
+    exp = np.exp(eta - eta.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def _loss(eta, targets, sw, binary):
     """Weighted mean log-loss of the scores ``eta`` (n, 1) or (n, K)."""
     if binary:
-        # log(1 + exp(eta)) - t * eta = -log_expit(eta) + (1 - t) * eta ... written stably:
+        # log(1 + exp(eta)) - t * eta, written stably.
         e = eta[:, 0]
         return float(sw @ (-log_expit(e) + (1.0 - targets[:, 0]) * e))
-    return float(sw @ (logsumexp(eta, axis=1) - np.take_along_axis(eta, targets, 1)[:, 0]))
+    return float(sw @ (_logsumexp(eta) - np.take_along_axis(eta, targets, 1)[:, 0]))
 
 
 def _probabilities(eta, binary):
-    return expit(eta) if binary else softmax(eta, axis=1)
+    return expit(eta) if binary else _softmax(eta)
 
 
 def _penalty(coef, l1_strength, l2_strength):
@@ -79,22 +90,6 @@ def _dot(X, v):
 def _transpose_dot(X, residual):
     """``residual^T X`` as a dense (n_blocks, n_features) array."""
     return np.asarray((X.T @ residual).T)
-
-
-def _weighted_gram(X_ws, v, fit_intercept):
-    """Gram matrix of the working-set columns, weighted by ``v`` and centred if needed."""
-    if sparse.issparse(X_ws):
-        gram = (X_ws.T @ X_ws.multiply(v[:, None]).tocsc()).toarray()
-        weighted_mean = np.asarray(X_ws.T @ v).ravel()
-    else:
-        weighted = X_ws * v[:, None]
-        gram = X_ws.T @ weighted
-        weighted_mean = weighted.sum(axis=0)
-    v_sum = v.sum()
-    if fit_intercept and v_sum > 0:
-        weighted_mean /= v_sum
-        gram -= v_sum * np.outer(weighted_mean, weighted_mean)
-    return np.ascontiguousarray(gram), weighted_mean, v_sum
 
 
 class _Problem:
@@ -180,33 +175,6 @@ def _working_set(feature_violation, support, ws_size):
     return np.sort(best)
 
 
-def _inner_solve(w, gram, linear, target_norm2, problem, gap_target, rng):
-    """Minimise 1/2 w'Qw - q'w + l1 |w|_1 + l2/2 |w|^2 by compiled coordinate descent.
-
-    Stops once the duality gap of this quadratic problem is at most ``gap_target``.
-    """
-    if target_norm2 <= 0:
-        target_norm2 = 1.0
-    # The routine computes the gap from ||y||^2 + w'Qw - 2 q'w, which loses precision
-    # relative to ||y||^2: asking for less would run epochs to no effect.
-    gap_target = max(gap_target, _GAP_FLOOR * target_norm2)
-    relative_tol = gap_target / target_norm2
-    target = np.array([np.sqrt(target_norm2)])
-    epochs = 0
-    with warnings.catch_warnings():
-        # Each call runs a few epochs; the loop below, not the routine, decides when to stop.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        while epochs < _INNER_MAX_EPOCHS:
-            w, gap, _, n_epochs = enet_coordinate_descent_gram(
-                w, problem.l1, problem.l2, gram, linear, target, _INNER_EPOCHS,
-                relative_tol, rng, 0, 0, 1,
-            )
-            epochs += max(n_epochs, 1)
-            if gap <= gap_target:
-                break
-    return w
-
-
 def _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst_violation, rng):
     """One proximal Newton step on the weights and intercept of one block, with line search.
 
@@ -221,28 +189,11 @@ def _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst_violation,
     response = eta[:, block] - gradient / curvature
 
     w_old = coef[block, ws]
-    if ws.size:
-        gram, x_mean, v_sum = _weighted_gram(X_ws, v, problem.fit_intercept)
-        if problem.fit_intercept:
-            z_mean = (v @ response) / v_sum
-            centred = response - z_mean
-        else:
-            z_mean, centred = 0.0, response
-        linear = np.asarray(X_ws.T @ (v * centred)).ravel()
-        if problem.fit_intercept:
-            linear -= x_mean * (v @ centred)
-        target_norm2 = float(v @ centred**2)
-        # A quadratic with coordinate curvatures at most L has KKT violation at most
-        # sqrt(2 L gap): ask for a tenth of the outer violation.
-        lipschitz = float(np.max(np.diag(gram))) + problem.l2
-        gap_target = (0.1 * worst_violation) ** 2 / (2.0 * max(lipschitz, 1e-300))
-        w_new = _inner_solve(w_old.copy(), gram, linear, target_norm2, problem, gap_target, rng)
-        new_intercept = z_mean - x_mean @ w_new if problem.fit_intercept else 0.0
-    else:
-        w_new = w_old
-        new_intercept = (
-            (v @ response) / v.sum() if problem.fit_intercept and v.sum() > 0 else 0.0
-        )
+    # Solve the model's weighted Elastic-Net problem to a fraction of the outer violation.
+    w_new, new_intercept = solve_weighted_enet(
+        X_ws, v, response, w_old.copy(), intercept[block], problem.l1, problem.l2,
+        problem.fit_intercept, _INNER_FORCING * worst_violation, rng,
+    )
 
     step = w_new - w_old
     intercept_step = new_intercept - intercept[block] if problem.fit_intercept else 0.0
@@ -288,6 +239,7 @@ def _logistic_enet_solve(
     tol=1e-4,
     max_iter=100,
     n_classes=None,
+    callback=None,
 ):
     """Minimise the penalised weighted mean log-loss (module docstring) by proximal Newton.
 
@@ -314,6 +266,10 @@ def _logistic_enet_solve(
         was not enough.
     n_classes : int or None
         Number of classes; ``y_encoded.max() + 1`` when None.
+
+    callback : callable or None
+        Called after each iteration as ``callback(coef, intercept)`` (the arrays being
+        updated: copy them to keep them); a true return ends the iterations.
 
     Returns
     -------
@@ -386,8 +342,17 @@ def _logistic_enet_solve(
             if np.any(shift):
                 coef -= shift
                 eta -= _dot(X, shift)[:, None]
+        if callback is not None and callback(coef, intercept):
+            break  # asked to stop (scikit-learn's callbacks)
         if not moved:
-            # No step decreases the objective any more: it is optimal to machine precision.
+            # No step decreases the objective any more: rounding, not the method, stops it.
+            warnings.warn(
+                f"The proximal Newton solver stopped after {n_iter} iterations: no step "
+                f"decreases the objective in floating point, with the largest KKT violation "
+                f"{worst:.3e} above tol * {scale:.3e} = {tol_abs:.3e}. Increase tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
             break
 
     if fit_intercept and not problem.binary:

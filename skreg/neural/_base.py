@@ -5,6 +5,10 @@ through the ``_build_*`` methods below, one per extension point: ``_build_module
 (architecture), ``_build_criterion``, ``_build_batch_transforms``, ``_build_penalties``,
 ``_build_adversary`` and ``_build_callbacks`` (per-epoch metrics). A new regularizer adds a
 hyperparameter and returns its piece from one of them.
+
+Users extend the nets without subclassing through the ``module`` and ``callbacks``
+parameters, and follow training with scikit-learn's callbacks (``set_callbacks``): see
+:mod:`skreg.neural._extensions`.
 """
 
 import copy
@@ -29,9 +33,17 @@ from skreg.neural._callbacks import (
     DivergenceGuard,
     EarlyStopping,
     EpochProgressBar,
-    LearningRateSchedule,
+    learning_rate_scheduler,
 )
 from skreg.neural._data import BatchIterator, TensorDataset, as_tensor
+from skreg.neural._extensions import (
+    ModuleParameters,
+    add_epoch_tasks,
+    begin_epoch_tasks,
+    custom_module,
+    user_callbacks,
+    with_epoch_tasks,
+)
 from skreg.neural._net import L1Penalty, RegularizedNet
 from skreg.neural._persistence import PersistentNetMixin
 from skreg.neural._state import (
@@ -41,6 +53,7 @@ from skreg.neural._state import (
     seeded_torch_rng,
 )
 from skreg.neural._threads import thread_policy
+from skreg.utils._callbacks import CallbackSupportMixin
 from skreg.utils._doc_link import DocLinkMixin
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -60,10 +73,14 @@ def _tensor_dataset(X, targets, weights, rows, device):
 def _stopping_last(callbacks):
     # Early stopping ends an epoch by raising from on_epoch_end: run it after every other
     # callback, so that metrics and the progress bar see the last epoch too.
-    return sorted(callbacks, key=lambda named: named[0] == "early_stopping")
+    return sorted(
+        callbacks, key=lambda named: isinstance(named, tuple) and named[0] == "early_stopping"
+    )
 
 
-class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
+class _BaseRegularizedNet(
+    CallbackSupportMixin, ModuleParameters, PersistentNetMixin, DocLinkMixin, BaseEstimator
+):
     """Hyperparameters and ``fit`` machinery shared by the classifier and the regressor."""
 
     _parameter_constraints = {
@@ -106,6 +123,8 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "module": [type, torch.nn.Module, None],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(
@@ -150,6 +169,8 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
         n_threads=None,
         random_state=None,
         verbose=0,
+        module=None,
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -190,6 +211,8 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.module = module
+        self.callbacks = callbacks
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -198,6 +221,8 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
 
     def _build_module(self, n_features, n_outputs):
         """Return the ``torch.nn.Module`` mapping a batch of X to logits / outputs."""
+        if self.module is not None or self._module_params():
+            return custom_module(self, n_features, n_outputs)
         image_shape = self.image_shape
         if image_shape is not None:
             image_shape = tuple(np.asarray(image_shape).tolist())
@@ -267,12 +292,19 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
         if validation:
             callbacks.append(("validation_score", self._validation_score()))
             callbacks.append(
-                ("early_stopping", EarlyStopping(self.n_iter_no_change, self.tol))
+                ("early_stopping",
+                 EarlyStopping(patience=self.n_iter_no_change, threshold=self.tol))
             )
             keys += ["valid_loss", self._validation_score().name]
+        callbacks += user_callbacks(self.callbacks)
         if self.verbose:
             callbacks.append(("progress_bar", EpochProgressBar(keys=tuple(keys))))
         return callbacks
+
+    def _fitted_attributes(self, net):
+        """What a copy of the estimator needs to predict with ``net`` (for sklearn callbacks):
+        the state this (scratch) copy has fitted so far, and the net."""
+        return {**vars(self), "net_": net, "device_": str(net.device)}
 
     # ---- fitting ----------------------------------------------------------------------
 
@@ -345,6 +377,10 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
         scratch.__dict__.update(self.__dict__)
         return scratch
 
+    # copy.copy (scikit-learn's callbacks build their fitted_estimator with it) is this
+    # shallow copy too, not a round trip through __getstate__ / __setstate__.
+    __copy__ = _scratch_copy
+
     def _commit(self, fitted):
         """Take over every attribute of ``fitted`` (a scratch copy) in one step."""
         self.__dict__.clear()
@@ -355,10 +391,19 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
         # Transactional: validation and training work on a scratch copy (and, for partial_fit,
         # on a net whose state is restored on failure); ``self`` takes over its attributes
         # only once training succeeded, so a failing call leaves the previous model in place.
+        # scikit-learn's callbacks (set_callbacks): the task begins on ``self``, whose
+        # __dict__ holds its context until ``_fit_context`` tears the callbacks down on every
+        # exit path (the scratch copy is made after, so a committed fit keeps it too), and
+        # the hooks see the estimator the user holds.
+        task, epoch_tasks = begin_epoch_tasks(
+            self, X, y, sample_weight, 1 if incremental else self.max_iter,
+            fitted_attributes=lambda net: fitted._fitted_attributes(net),
+        )
         fitted = self._scratch_copy()
         fitted._fit_scratch(X, y, sample_weight, incremental=incremental, classes=classes,
-                            on_interrupt=self._commit)
+                            on_interrupt=self._commit, epoch_tasks=epoch_tasks)
         self._commit(fitted)
+        task.end()
         return self
 
     def _check_options(self):
@@ -369,7 +414,8 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
                 "bottleneck: set vq_codes to the number of codes (or vq_ema=False)."
             )
 
-    def _fit_scratch(self, X, y, sample_weight, *, incremental, classes, on_interrupt):
+    def _fit_scratch(self, X, y, sample_weight, *, incremental, classes, on_interrupt,
+                     epoch_tasks=None):
         continuing = hasattr(self, "net_") and (incremental or self.warm_start)
         self._check_options()  # fail on bad options before any work
         X, y = validate_data(self, X, y, reset=not continuing, dtype=np.float32,
@@ -409,7 +455,10 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
             train = _tensor_dataset(X, targets, weights, train_rows, device)
             if in_place:
                 net = self.net_
-                _train_in_place(net, train, self._build_callbacks(validation=False))
+                _train_in_place(
+                    net, train, with_epoch_tasks(self._build_callbacks(validation=False),
+                                                 epoch_tasks)
+                )
             else:
                 module = self._build_module(X.shape[1], self._n_outputs())
                 if continuing:
@@ -420,6 +469,7 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
                     valid=(_tensor_dataset(X, targets, weights, valid_rows, device)
                            if validation else None),
                 )
+                add_epoch_tasks(net, epoch_tasks)
                 net.initialize()
                 if continuing:  # a copy: the previous model's history stays as it was
                     net.history_ = History(copy.deepcopy(list(self.net_.history_)))
@@ -452,7 +502,7 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
             None if early_stopping is None or interrupted else early_stopping.best_epoch_
         )
         # The hyperparameters that built the net, to rebuild it when unpickling.
-        self._fit_params = self.get_params(deep=False)
+        self._fit_params = self.get_params(deep=True)  # module__* included
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -492,8 +542,10 @@ class _BaseRegularizedNet(PersistentNetMixin, DocLinkMixin, BaseEstimator):
         if self.learning_rate_schedule != "constant" and not incremental:
             # The schedule spans this fit's optimizer steps (partial_fit keeps the rate fixed).
             n_steps = epochs * len(BatchIterator(range(n_train), batch_size, merge_singleton=True))
-            callbacks.insert(
-                0, ("lr_schedule", LearningRateSchedule(self.learning_rate_schedule, n_steps))
+            # Last: it steps the rate after each batch, so the other callbacks' on_batch_end
+            # still sees the rate the batch was trained with.
+            callbacks.append(
+                ("lr_schedule", learning_rate_scheduler(self.learning_rate_schedule, n_steps))
             )
         optimizer_params = {"optimizer__weight_decay": self.weight_decay, "optimizer__fused": True}
         if self.optimizer == "sgd":

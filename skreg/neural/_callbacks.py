@@ -7,9 +7,10 @@ one more small callback in this style (see :class:`ValidationScore`).
 import math
 
 import numpy as np
+import skorch.callbacks
 import torch
 from skorch.callbacks import Callback
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 
 class ValidationScore(Callback):
@@ -48,49 +49,50 @@ class ValidationScore(Callback):
         self.outputs_ = []
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(skorch.callbacks.EarlyStopping):
     """Stop when the validation loss stops improving; restore the weights of the best epoch.
 
-    Like scikit-learn's MLP: an epoch counts as no improvement when its loss is not below the
-    best loss so far minus ``tol``; training stops after ``n_iter_no_change`` such epochs in a
-    row. The module's weights from the epoch with the lowest validation loss are restored at
-    the end of training, whether it stopped early or ran out of epochs.
+    skorch's :class:`~skorch.callbacks.EarlyStopping` (``load_best=True`` keeps and restores
+    the best weights) with scikit-learn's MLP rule for counting epochs without improvement,
+    which skorch's differs from: an epoch counts as no improvement when its loss is not below
+    the *lowest loss so far* minus ``threshold`` (skorch compares with the loss of the last
+    epoch that improved by more than ``threshold``), and the restored epoch is the one with the
+    lowest loss, even when it improved by less than ``threshold`` (skorch keeps the last one
+    that improved by more). ``n_iter_no_change`` and ``tol`` of the estimators mean what they
+    mean for :class:`~sklearn.neural_network.MLPClassifier`.
     """
 
-    def __init__(self, n_iter_no_change, tol, monitor="valid_loss"):
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.monitor = monitor
+    def __init__(self, monitor="valid_loss", patience=10, threshold=1e-4, sink=print):
+        super().__init__(
+            monitor=monitor, patience=patience, threshold=threshold, threshold_mode="abs",
+            lower_is_better=True, sink=sink, load_best=True,
+        )
 
     def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
         self.best_loss_ = math.inf
         self.best_epoch_ = None
-        self.best_state_ = None
-        self.n_no_improvement_ = 0
         self.stopped_epoch_ = None
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, self.monitor]
         epoch = net.history[-1, "epoch"]
-        if loss > self.best_loss_ - self.tol:
-            self.n_no_improvement_ += 1
-        else:
-            self.n_no_improvement_ = 0
+        self.misses_ = self.misses_ + 1 if loss > self.best_loss_ - self.threshold else 0
         if loss < self.best_loss_:
             self.best_loss_, self.best_epoch_ = loss, epoch
-            self.best_state_ = {
+            self.best_model_weights_ = {
                 key: value.detach().clone() for key, value in net.module_.state_dict().items()
             }
-        if self.n_no_improvement_ >= self.n_iter_no_change:
+        if self.misses_ >= self.patience:
             self.stopped_epoch_ = epoch
             # skorch's way to end fit_loop early: partial_fit catches it and runs on_train_end.
             raise KeyboardInterrupt
 
     def on_train_end(self, net, **kwargs):
-        if self.best_state_ is not None and self.best_epoch_ != net.history[-1, "epoch"]:
-            net.module_.load_state_dict(self.best_state_)
-        # The weights are in the module now; do not carry a second copy into pickles.
-        self.best_state_ = None
+        if self.best_epoch_ is not None:
+            super().on_train_end(net, **kwargs)
+        # The weights are in the module now; do not keep a second copy alive.
+        self.best_model_weights_ = None
 
 
 class DivergenceGuard(Callback):
@@ -144,7 +146,12 @@ def _divergence_message(kind, cause, epoch, lr, batch=None):
 
 
 class EpochProgressBar(Callback):
-    """A tqdm bar over epochs showing the latest loss and validation score."""
+    """One ``tqdm.auto`` bar over all epochs showing the latest losses and validation score.
+
+    Kept instead of skorch's :class:`~skorch.callbacks.ProgressBar`, which counts the batches
+    of one epoch and opens a new bar every epoch (a notebook would get one widget per epoch);
+    ``tqdm.auto`` gives a notebook one widget and a terminal one line.
+    """
 
     def __init__(self, keys=("train_loss", "valid_loss")):
         self.keys = keys
@@ -180,50 +187,96 @@ def r2_of_outputs(y_true, y_pred, sample_weight=None):
     return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
 
-class LearningRateSchedule(Callback):
-    """Set the learning rate before each training batch from the share of training done.
+def _one_cycle(optimizer, total_steps, last_epoch=-1):
+    # Each parameter group peaks at its own configured rate (a VQ codebook's is larger).
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[group["lr"] for group in optimizer.param_groups],
+        total_steps=total_steps, cycle_momentum=False, last_epoch=last_epoch,
+    )
 
-    With ``t`` the fraction of the ``total_steps`` optimizer steps taken and ``lr`` the
-    optimizer's initial learning rate:
 
-    - ``"cosine"``: ``lr · (1 + cos(π t)) / 2``, from ``lr`` down to 0;
-    - ``"onecycle"`` (Smith & Topin 2019, the shape of ``torch.optim.lr_scheduler.OneCycleLR``
-      without its momentum cycling): cosine warm-up from ``lr / 25`` to ``lr`` over the first
-      30% of the steps, then cosine annealing down to ``lr / 25e4``.
+def _cosine(optimizer, total_steps, last_epoch=-1):
+    return torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(total_steps - 1, 1), last_epoch=last_epoch
+    )
 
-    The learning rate of the last batch of each epoch is recorded in ``history`` as ``"lr"``.
+
+SCHEDULES = {"cosine": _cosine, "onecycle": _one_cycle}
+
+
+class LRScheduler(skorch.callbacks.LRScheduler):
+    """A ``torch.optim.lr_scheduler`` stepped after every training batch of one ``fit``.
+
+    skorch's :class:`~skorch.callbacks.LRScheduler` with ``step_every="batch"``, over
+
+    - ``"cosine"``: :class:`~torch.optim.lr_scheduler.CosineAnnealingLR` from the optimizer's
+      rate down to 0 at the last of ``total_steps`` steps;
+    - ``"onecycle"``: :class:`~torch.optim.lr_scheduler.OneCycleLR` (Smith & Topin 2019) with
+      its defaults (warm-up from rate / 25 over 30% of the steps, cosine annealing down to
+      rate / 25e4), peaking at each parameter group's configured rate, without momentum
+      cycling.
+
+    Build it with :func:`learning_rate_scheduler`. Two additions: the rate of each epoch's
+    last batch is recorded in ``history`` as ``"lr"``, and the optimizer's rates are restored
+    at the end of training, so that a later ``partial_fit`` starts from
+    ``learning_rate_init`` again.
     """
 
-    def __init__(self, kind, total_steps):
-        self.kind = kind
-        self.total_steps = total_steps
-
     def on_train_begin(self, net, **kwargs):
-        self.step_ = 0
         self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+        super().on_train_begin(net, **kwargs)
 
-    def factor(self, t):
-        """Multiplier of the initial learning rate at training fraction ``t`` in [0, 1]."""
-        t = min(max(t, 0.0), 1.0)
-        if self.kind == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * t))
-        warmup, start, end = 0.3, 1.0 / 25.0, 1.0 / 25e4
-        if t < warmup:
-            return start + (1.0 - start) * 0.5 * (1.0 - math.cos(math.pi * t / warmup))
-        return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * (t - warmup) / (1 - warmup)))
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
-            return
-        factor = self.factor(self.step_ / max(self.total_steps - 1, 1))
-        for group, base_lr in zip(net.optimizer_.param_groups, self.base_lrs_, strict=True):
-            group["lr"] = base_lr * factor
-        self.step_ += 1
+    def on_batch_end(self, net, training, **kwargs):
+        if training:  # the rate this batch was trained with, before the scheduler steps
+            self.last_lr_ = net.optimizer_.param_groups[0]["lr"]
+        super().on_batch_end(net, training, **kwargs)
 
     def on_epoch_end(self, net, **kwargs):
-        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+        net.history.record("lr", self.last_lr_)
 
     def on_train_end(self, net, **kwargs):
-        # Leave the optimizer as configured, so a later partial_fit starts from lr again.
         for group, base_lr in zip(net.optimizer_.param_groups, self.base_lrs_, strict=True):
             group["lr"] = base_lr
+            for key in ("initial_lr", "max_lr", "min_lr"):  # left there by the scheduler
+                group.pop(key, None)
+
+
+def learning_rate_scheduler(kind, total_steps):
+    """The :class:`LRScheduler` of ``learning_rate_schedule=kind`` over ``total_steps`` steps."""
+    # last_epoch=-1: the schedule spans this fit's steps, whatever the history holds (skorch
+    # would otherwise resume from the number of epochs in a warm-started history).
+    return LRScheduler(
+        policy=SCHEDULES[kind], step_every="batch", total_steps=total_steps, last_epoch=-1
+    )
+
+
+class EpochTasks(Callback):
+    """Report each epoch to scikit-learn's callbacks (``set_callbacks``) as one task of the fit.
+
+    ``task`` (a :class:`skreg.utils._callbacks.FitTask`) is the fit's root task; each epoch is
+    one subtask below it, begun at ``on_epoch_begin`` and ended at ``on_epoch_end`` with a
+    ``fitted_estimator``: a copy of the estimator holding the net as it is after that epoch,
+    built from ``fitted_attributes(net)`` only if a callback asks for it (``ScoringMonitor``
+    scores it; ``ProgressBar`` only counts). A callback whose ``on_fit_task_end`` returns
+    True ends training after that epoch, as early stopping does.
+    """
+
+    def __init__(self, task, fitted_attributes):
+        self.task = task
+        self.fitted_attributes = fitted_attributes
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epoch_ = self.task.subtask("epoch")
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = self.__dict__.pop("epoch_")
+        if epoch.end(lambda: self.fitted_attributes(net)):
+            raise KeyboardInterrupt  # skorch's way to end fit_loop early, as EarlyStopping
+
+    def on_train_end(self, net, **kwargs):
+        self.close()
+
+    def close(self):
+        # The net outlives the fit (it is the fitted model): drop the estimator, its task tree
+        # and the training data, so that they are neither kept alive nor pickled with it.
+        self.task = self.fitted_attributes = self.epoch_ = None

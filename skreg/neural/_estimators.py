@@ -147,8 +147,27 @@ _COMMON_PARAMETERS = """\
         Seeds weight initialization, shuffling, dropout and the validation split. Fitting
         never reseeds the global generators of torch, numpy or ``random``.
     verbose : int, default=0
-        1 shows a progress bar over epochs with the latest losses and validation score; 2
-        also prints skorch's table of per-epoch records."""
+        1 shows a progress bar over epochs with the latest losses and validation score
+        (``tqdm.auto``: one widget in a notebook, one line in a terminal); 2 also prints
+        skorch's table of per-epoch records.
+    module : torch.nn.Module subclass or instance, default=None
+        A network of your own instead of the built-in MLP / CNN; it maps a float32 batch of
+        X to logits (classifier) or outputs (regressor). A class is called as
+        ``module(n_features=..., n_outputs=..., **module_params)``, where each
+        ``module__<name>`` parameter (``set_params(module__hidden=32)``, also in a
+        GridSearchCV grid) gives one constructor argument; it is built inside the fit's
+        seeded generator. An instance is deep-copied at each fit and trained from its
+        current weights: the instance itself is never changed. The loss-level regularizers
+        (``weight_decay`` and ``l1`` on the weights of its ``Linear`` / ``Conv`` layers,
+        ``label_smoothing``, ``mixup_alpha``, ``noise_std``, augmentation, adversarial
+        training, early stopping) apply to it; the options that build layers into the
+        default network (``architecture="cnn"``, ``dropout``, ``batch_norm``,
+        ``share_hidden_layers``, ``vq_codes``) raise a ValueError with it, and
+        ``hidden_layer_sizes`` / ``activation`` are not used.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Extra :mod:`skorch.callbacks` run by the net (e.g. ``EpochScoring``,
+        ``Checkpoint``), after skreg's own; each fit uses fresh copies
+        (``sklearn.base.clone``), found after fitting in ``net_.callbacks_``."""
 
 _COMMON_ATTRIBUTES = """\
     n_features_in_ : int
@@ -190,6 +209,11 @@ _COMMON_NOTES = """\
     to a multiple of 2**-16 (0.2 becomes 0.199997); the kept units are scaled by the exact
     inverse of the rounded keep rate.
 
+    scikit-learn's callbacks (``set_callbacks`` with :mod:`sklearn.callback`'s
+    ``ProgressBar`` or ``ScoringMonitor``, also inside a Pipeline or GridSearchCV) see each
+    fit as one task whose subtasks are the epochs; a ``ScoringMonitor`` scores the network as
+    it is after each epoch.
+
     Threads: with ``n_threads=None`` each call picks how many torch CPU threads to use. A
     thread is added per ``2**23`` multiply-adds of one batch's forward pass (``batch_size *
     sum(in * out)`` over the layers), because below that a step lasts about a millisecond
@@ -199,12 +223,12 @@ _COMMON_NOTES = """\
     at most the caller's ``torch.get_num_threads()`` (lowered by ``torch.set_num_threads``,
     ``threadpoolctl.threadpool_limits``, or joblib in the workers of ``GridSearchCV`` /
     ``cross_val_score`` with ``n_jobs``), and at most the cores other runnable processes
-    leave idle when the call starts: spinning threads that lose their core to another
-    process stall every step, which made fits 5-10 times slower on a busy machine. The
-    caller's thread count is restored on every exit, errors and interrupts included; only
-    the training thread is affected. ``n_threads=k`` skips the policy. Torch's OpenMP pool
-    (MKL's matrix products included) is the only thread pool a fit uses; NumPy's BLAS only
-    sees the input validation.
+    leave idle, looked at when the call starts and at each epoch: spinning threads that
+    lose their core to another process stall every step, which made fits 5-10 times slower
+    on a busy machine. The caller's thread count is restored on every exit, errors and
+    interrupts included; only the training thread is affected. ``n_threads=k`` skips the
+    policy. Torch's OpenMP pool (MKL's matrix products included) is the only thread pool a
+    fit uses; NumPy's BLAS only sees the input validation.
 
     Failures keep the model: ``fit``, ``partial_fit`` and ``set_params(...).fit`` either
     succeed or leave the estimator exactly as it was (``feature_names_in_`` and
@@ -351,6 +375,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         n_threads=None,
         random_state=None,
         verbose=0,
+        module=None,
+        callbacks=None,
     ):
         super().__init__(
             hidden_layer_sizes, activation=activation, architecture=architecture,
@@ -368,7 +394,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             max_iter=max_iter, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
             warm_start=warm_start, device=device, n_threads=n_threads, random_state=random_state,
-            verbose=verbose,
+            verbose=verbose, module=module, callbacks=callbacks,
         )
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight

@@ -48,6 +48,7 @@ from skreg.neural._bottleneck import CODEBOOK_LR_FACTOR, gradient_codebooks
 from skreg.neural._data import Batch, BatchIterator, TensorDataset, as_tensor
 from skreg.neural._modules import penalized_parameters
 from skreg.neural._state import TrainingState, raised_by_statement
+from skreg.utils._threads import retune_threads
 
 _MIN_EVAL_ROWS = 8
 
@@ -109,6 +110,10 @@ class RegularizedNet(NeuralNet):
         return [(name, _PrintLog() if name == "print_log" else callback)
                 for name, callback in super()._default_callbacks]
 
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        retune_threads()  # the machine's load may have changed since the last epoch
+
     def _zero_grad_optimizer(self, set_to_none=None):
         # What optimizer.zero_grad() does by default (set_to_none=True), without the profiler
         # and torch.compile wrappers around it: they cost ~5% of a small MLP's step.
@@ -162,6 +167,10 @@ class RegularizedNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
         y_true = to_tensor(y_true, device=self.device)
+        if sample_weight is None:
+            mean_loss = _unweighted_mean_loss(self.criterion_, y_pred, y_true)
+            if mean_loss is not None:
+                return mean_loss
         loss = self.criterion_(y_pred, y_true)
         if loss.ndim > 1:  # one loss per output: average them per sample
             loss = loss.flatten(1).mean(dim=1)
@@ -231,6 +240,24 @@ class RegularizedNet(NeuralNet):
         with torch.set_grad_enabled(training):
             self._set_training(training)
             return self.infer(X)[:n_rows]
+
+
+def _unweighted_mean_loss(criterion, y_pred, y_true):
+    """The mean loss reduced inside the loss kernel, or None for other criteria.
+
+    Equal (up to float rounding) to the mean of the per-sample losses that ``get_loss``
+    otherwise averages, but without the per-sample tensor and its backward node: ~20% of the
+    forward and backward pass of a small MLP. Only for the criteria the estimators build,
+    whose mean over all elements is the mean over samples of the per-sample mean.
+    """
+    if type(criterion) is torch.nn.CrossEntropyLoss and criterion.weight is None:
+        return torch.nn.functional.cross_entropy(
+            y_pred, y_true, ignore_index=criterion.ignore_index,
+            label_smoothing=criterion.label_smoothing,
+        )
+    if type(criterion) is torch.nn.MSELoss and y_pred.shape == y_true.shape:
+        return torch.nn.functional.mse_loss(y_pred, y_true)
+    return None
 
 
 class _PrintLog(PrintLog):

@@ -225,8 +225,11 @@ class CodebookSearch:
         self.n_codes, n_features = codebook.shape
         self.code_sq_norms = row_norms(self.centred, squared=True)
         self.max_code_norm = float(np.sqrt(self.code_sq_norms.max(initial=0.0)))
-        # Rounding bound of a score, per unit of (||x|| + max ||c||)^2; two scores compared.
-        self.error_factor = 2 * (n_features + 2) * float(np.finfo(dtype).eps)
+        # Rounding bound of the difference of two scores, per unit of (||x|| + max ||c||)^2:
+        # each score is a dot product of n_features + 1 terms, off by at most
+        # gamma_(n_features+1) (2 ||x|| ||c|| + ||c||^2) (Higham, "Accuracy and Stability of
+        # Numerical Algorithms", 3.1), gamma_n ~ n eps / 2; plus ||c||^2's own rounding.
+        self.error_factor = (n_features + 2) * float(np.finfo(dtype).eps)
         # A center no larger than the codes' spread is folded into the product,
         # (x - m).c = x.c - m.c, which saves a pass over every chunk and costs at most a
         # factor 4 of the (tiny) rounding bound; a larger one (an offset) is subtracted.
@@ -280,36 +283,26 @@ class CodebookSearch:
         return exact_sq_distances(x_rows, self._centred64)
 
     def nearest(self, x_chunk, out=None, with_second=False):
-        """Nearest code of each row, its squared distance and (optionally) the second's.
+        """Nearest code of each row, its squared distance and the second's.
 
         Near ties (two best scores within the rounding bound) are decided by the exact
-        distances. The returned squared distances are the expanded ones, within the returned
-        ``slack`` (per row, 0 for re-checked rows) of the exact values: ``(labels, best,
-        second, slack)``, ``second`` None unless ``with_second``. Distances need an unfolded
-        search (no center, or rows centred by the caller).
+        distances. Returns ``(labels, best, second, slack)``: the expanded squared distances
+        to the nearest and second nearest codes, within ``slack`` (per row, 0 for re-checked
+        rows) of the exact values. Distances need an unfolded search (no center, or rows
+        centred by the caller).
         """
-        scores, x_sq_norms, bound_norm = self.scores(x_chunk, out=out)
+        labels, best, scores, x_sq_norms, slack, ties = self._labels_and_ties(x_chunk, out)
         n_rows, n_codes = scores.shape
-        labels = scores.argmin(axis=1)
-        flat = scores.reshape(-1)  # a view: the workspace is C-contiguous per chunk
-        picked = np.arange(0, n_rows * n_codes, n_codes) + labels
-        best = flat[picked].astype(np.float64)
+        flat = scores.reshape(-1)
+        rows = np.arange(0, n_rows * n_codes, n_codes)
+        best = best.astype(np.float64)
+        best += x_sq_norms
         if n_codes > 1:
-            # The runner-up by a second argmin (faster than a min reduction), best masked.
-            flat[picked] = np.inf
-            second = flat[np.arange(0, n_rows * n_codes, n_codes) + scores.argmin(axis=1)]
-            second = second.astype(np.float64)
+            second = flat[rows + scores.argmin(axis=1)].astype(np.float64)
+            second += x_sq_norms
         else:
             second = np.full(n_rows, np.inf)
-        slack = np.sqrt(x_sq_norms, dtype=np.float64)
-        slack += bound_norm
-        slack *= slack
-        slack *= self.error_factor
-        ties = np.flatnonzero(second - best <= slack)
-        if not with_second and not ties.size:
-            return labels, None, None, slack
-        best += x_sq_norms
-        second += x_sq_norms
+        slack = slack.astype(np.float64)
         if ties.size:
             exact = self._exact(x_chunk[ties])
             labels[ties] = exact.argmin(axis=1)
@@ -319,11 +312,40 @@ class CodebookSearch:
                 second[ties] = exact.min(axis=1)
             slack[ties] = 0.0
         np.maximum(best, 0, out=best)
-        return labels, best, (second if with_second else None), slack
+        return labels, best, second, slack
+
+    def _labels_and_ties(self, x_chunk, out):
+        """``(labels, best scores, scores, ||x||^2, slack, ties)``: the argmin of the scores,
+        and the rows whose runner-up is within the rounding bound ``slack`` of the best.
+
+        The winning scores are left masked with inf in the returned scores.
+        """
+        scores, x_sq_norms, bound_norm = self.scores(x_chunk, out=out)
+        n_rows, n_codes = scores.shape
+        labels = scores.argmin(axis=1)
+        flat = scores.reshape(-1)  # a view: the workspace is C-contiguous per chunk
+        rows = np.arange(0, n_rows * n_codes, n_codes)
+        picked = rows + labels
+        best = flat[picked]
+        slack = np.sqrt(x_sq_norms)
+        slack += bound_norm
+        slack *= slack
+        slack *= self.error_factor
+        if n_codes == 1:
+            return labels, best, scores, x_sq_norms, slack, np.empty(0, dtype=np.intp)
+        # The runner-up by a second argmin with the best masked (faster than a min reduction).
+        flat[picked] = np.inf
+        gap = flat[rows + scores.argmin(axis=1)]
+        gap -= best
+        ties = np.flatnonzero(gap <= slack)
+        return labels, best, scores, x_sq_norms, slack, ties
 
     def labels(self, x_chunk, out=None):
-        """Nearest code of each row (exact, see :meth:`nearest`)."""
-        return self.nearest(x_chunk, out=out)[0]
+        """Nearest code of each row (exact: near ties are decided by the exact distances)."""
+        labels, _, _, _, _, ties = self._labels_and_ties(x_chunk, out)
+        if ties.size:
+            labels[ties] = self._exact(x_chunk[ties]).argmin(axis=1)
+        return labels
 
     def sq_distances(self, x_chunk):
         """Squared distances (rows, n_codes) in float64, within ``_DISTANCE_RTOL`` relative.

@@ -46,8 +46,13 @@ def fit_block(X_block, block_init, *, estimator, rng, sample_weight, progress):
     return lloyd(X_block, codebook, **options)
 
 
-def best_of_runs(estimator, X, init, n_runs, rng, sample_weight):
-    """``(inertia, codec, fits)`` of the best of ``n_runs`` fits of every codebook."""
+def best_of_runs(estimator, X, init, n_runs, rng, sample_weight, task=None):
+    """``(inertia, codec, fits)`` of the best of ``n_runs`` fits of every codebook.
+
+    ``task`` (a :class:`skreg.utils._callbacks.FitTask`) reports each codebook fit as a task
+    of scikit-learn's callbacks, with its Lloyd iterations (mini-batch epochs) below it.
+    """
+    report_tasks = task is not None and task.active
     bars = ProgressBars(estimator.verbose)
     slices = subspace_slices(X.shape[1], estimator.n_subspaces)
     n_blocks = len(slices) * estimator.n_stages
@@ -58,11 +63,21 @@ def best_of_runs(estimator, X, init, n_runs, rng, sample_weight):
         def fit_one(X_block, block_init, run=run, block_index=block_index):
             block = next(block_index)
             description = f"VectorQuantizer run {run + 1}/{n_runs}, codebook {block + 1}"
+            block_task = (
+                task.subtask("codebook", max_subtasks=estimator.max_iter) if report_tasks
+                else None
+            )
             with bars.bar(f"{description}/{n_blocks}", estimator.max_iter) as progress:
-                return fit_block(
+                fit = fit_block(
                     X_block, block_init, estimator=estimator, rng=rng,
-                    sample_weight=sample_weight, progress=progress,
+                    sample_weight=sample_weight, progress=_reporting_iterations(
+                        progress, block_task,
+                        "lloyd-iteration" if estimator.batch_size is None else "minibatch-epoch",
+                    ),
                 )
+            if block_task is not None:
+                block_task.end()
+            return fit
 
         codec, fits = fit_residual(
             X, slices=slices, n_stages=estimator.n_stages, init=init, fit_block=fit_one
@@ -71,6 +86,21 @@ def best_of_runs(estimator, X, init, n_runs, rng, sample_weight):
         if best is None or inertia < best[0]:
             best = (inertia, codec, fits)
     return best
+
+
+def _reporting_iterations(progress, task, name):
+    """``progress(n_iter, inertia)`` that also reports each completed iteration as a subtask
+    of ``task`` (called with ``n_iter=0`` for the seeded codebook, before any iteration)."""
+    if task is None:
+        return progress
+
+    def report(n_iter, inertia):
+        if progress is not None:
+            progress(n_iter, inertia)
+        if n_iter > 0:
+            task.subtask(name).end()
+
+    return report
 
 
 def open_stream(estimator, X, sample_weight, weighted):

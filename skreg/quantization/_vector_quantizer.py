@@ -41,12 +41,15 @@ from skreg.quantization._validation import (
     checked_weights,
     initial_codebook,
 )
+from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
 
 _FLOATS = [np.float64, np.float32]
 
 
-class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class VectorQuantizer(
+    CallbackSupportMixin, DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
     """Vector quantization with a k-means codebook: encode rows as code indices and rebuild them.
 
     ``fit`` learns ``n_codes`` code vectors by k-means; ``transform`` maps every row to its
@@ -265,10 +268,15 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
         -------
         self : VectorQuantizer
         """
+        # scikit-learn's callbacks: the task begins before the transaction, which would
+        # otherwise drop its context (needed for the teardown) on failure.
+        task = FitTask(self, X, None, sample_weight, max_subtasks=None)
         with transaction(self):
-            return self._fit(X, sample_weight)
+            self._fit(X, sample_weight, task)
+        task.end()
+        return self
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, task=None):
         X = validate_data(self, X, accept_sparse="csr", dtype=_FLOATS, order="C")
         sample_weight = checked_weights(sample_weight, X)
         check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
@@ -282,7 +290,7 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
                 stacklevel=5,  # past the transaction, BLAS-limit and _fit_context wrappers
             )
             n_runs = 1
-        inertia, codec, fits = best_of_runs(self, X, init, n_runs, rng, sample_weight)
+        inertia, codec, fits = best_of_runs(self, X, init, n_runs, rng, sample_weight, task)
         labels = np.column_stack([fit.labels for fit in fits])
         counts = np.stack(
             [np.bincount(f.labels, weights=sample_weight, minlength=self.n_codes) for f in fits]
@@ -324,8 +332,11 @@ class VectorQuantizer(DocLinkMixin, TransformerMixin, ClusterMixin, BaseEstimato
         -------
         self : VectorQuantizer
         """
+        task = FitTask(self, X, None, sample_weight)  # one task per chunk
         with transaction(self):
-            return self._partial_fit(X, sample_weight)
+            self._partial_fit(X, sample_weight)
+        task.end()
+        return self
 
     def _partial_fit(self, X, sample_weight):
         fitted = hasattr(self, "_codec")

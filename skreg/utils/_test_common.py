@@ -11,6 +11,10 @@ from skreg.utils.discovery import all_estimators
 # Parameters that keep the common checks fast (small nets, few epochs). Keyed by class name.
 CHECK_PARAMS = {
     # filled in by each estimator family
+    # Small grids and few folds: each check fits a handful of short paths instead of 500
+    # (the classifier's checks run ~20 sparse formats, each a full CV fit).
+    "ElasticNetRegressorCV": {"alphas": 5, "cv": 3},
+    "ElasticNetClassifierCV": {"alphas": 3, "cv": 2},
     # The checks fit on as few as 10 rows (some with duplicates): 256 codes cannot fit there.
     "VectorQuantizer": {"n_codes": 3, "random_state": 0},
     # A small, deterministic net: the checks fit dozens of times on at most a few hundred rows.

@@ -19,7 +19,8 @@ The count for a call is therefore:
    (``torch.set_num_threads``, ``threadpoolctl.threadpool_limits`` and joblib's limit in a
    worker of a parallel search all show there), and at most the cores that other runnable
    tasks leave idle right now (Linux: the running-task count of ``/proc/loadavg``; elsewhere
-   the 1-minute load average).
+   the 1-minute load average), looked at again at each epoch of a training call
+   (:func:`retune_threads`), since other processes come and go during a long fit.
 
 ``torch.set_num_threads`` changes the calling thread's OpenMP setting and the value threads
 started later inherit, so the count is set inside the call and the caller's value is put back
@@ -36,17 +37,21 @@ from contextlib import contextmanager
 
 import torch
 
-# Forward multiply-adds per batch each extra thread needs before it pays: below this a
-# training step is about a millisecond on one core, the scale at which OpenMP's fork/join and
-# spinning cost as much as they save. Measured with benchmarks/bench_neural.py (section 4,
-# the thread crossover table): see the docstring there.
+# Forward multiply-adds per batch each extra thread needs before it pays. An estimate, not a
+# fit: at 2**23 (8.4e6) a training step takes about a millisecond on one core (measured: 1.5e6
+# multiply-adds ~1 ms, 2.4e7 ~3 ms per step), the scale at which OpenMP's fork/join and spinning
+# cost as much as a second thread saves. benchmarks/bench_neural.py (section 4) prints the
+# 1- vs 2-thread crossover of the machine at hand; on the shared 2-core machine this was
+# written on (load average 4 to 24) two threads never won, at any layer size.
 MIN_FLOPS_PER_THREAD = 2**23
 
 _lock = threading.Lock()
 _n_active = 0  # Python threads inside torch_threads right now
 _first_value = None  # torch.get_num_threads() found by the first of the active calls
 _value_set = None  # the count the latest active call set
-_local = threading.local()  # .depth: active calls of this Python thread (nested ones count)
+# .depth: active calls of this Python thread (nested ones count); .policy: (work, limit) of
+# its innermost call that follows the policy, for retune_threads.
+_local = threading.local()
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,12 +71,16 @@ def available_cores():
     return max(1, min(cores, _quota_cores()))
 
 
-def other_runnable_tasks():
-    """Tasks besides the calling thread that want a core now (Linux), else the 1-min load."""
+def other_runnable_tasks(own_threads=1):
+    """Tasks besides ours that want a core now (Linux), else the 1-minute load average.
+
+    ``own_threads``: this call's threads that may be running (the reader, and torch's pool
+    threads that spin between parallel regions during training).
+    """
     try:
         with open("/proc/loadavg") as file:
             running = int(file.read().split()[3].split("/")[0])
-        return max(0, running - 1)  # the count includes the thread reading it
+        return max(0, running - own_threads)
     except (OSError, ValueError, IndexError):
         pass
     try:
@@ -80,7 +89,7 @@ def other_runnable_tasks():
         return 0
 
 
-def choose_n_threads(flops_per_batch, *, limit, n_concurrent=1):
+def choose_n_threads(flops_per_batch, *, limit, n_concurrent=1, own_threads=1):
     """Thread count for ``flops_per_batch`` forward multiply-adds per batch (policy above).
 
     Parameters
@@ -92,6 +101,8 @@ def choose_n_threads(flops_per_batch, *, limit, n_concurrent=1):
         Upper bound set by the caller (their ``torch.get_num_threads()``).
     n_concurrent : int, default=1
         Calls training or predicting at the same time in this process: they share the cores.
+    own_threads : int, default=1
+        Threads of this call already running (see :func:`other_runnable_tasks`).
 
     Returns
     -------
@@ -102,7 +113,7 @@ def choose_n_threads(flops_per_batch, *, limit, n_concurrent=1):
     n_threads = min(by_work, limit, available_cores() // max(1, n_concurrent))
     if n_threads <= 1:
         return 1
-    idle = available_cores() - other_runnable_tasks()
+    idle = available_cores() - other_runnable_tasks(own_threads)
     return max(1, min(n_threads, int(idle)))
 
 
@@ -123,7 +134,7 @@ def torch_threads(flops_per_batch, n_threads=None):
         The count in effect inside the block.
     """
     global _n_active, _first_value, _value_set
-    entered = False
+    entered, outer_policy = False, getattr(_local, "policy", None)
     try:
         with _lock:
             before = torch.get_num_threads()
@@ -137,6 +148,7 @@ def torch_threads(flops_per_batch, n_threads=None):
             _local.depth = depth + 1
             entered = True
             n_concurrent = _n_active
+        _local.policy = (flops_per_batch, before) if n_threads is None else None
         if n_threads is None:
             n_threads = choose_n_threads(flops_per_batch, limit=before,
                                          n_concurrent=n_concurrent)
@@ -147,9 +159,31 @@ def torch_threads(flops_per_batch, n_threads=None):
         yield n_threads
     finally:
         if entered:
+            _local.policy = outer_policy
             with _lock:
                 _local.depth -= 1
                 if not _local.depth:
                     _n_active -= 1
                 if torch.get_num_threads() != before:
                     torch.set_num_threads(before)
+
+
+def retune_threads():
+    """Choose again for the running call of this thread (training calls it at each epoch).
+
+    Other processes come and go during a long fit; threads that kept spinning after the
+    machine turned busy would stall every remaining step. Does nothing outside a call that
+    follows the policy (``n_threads=None``).
+    """
+    global _value_set
+    policy = getattr(_local, "policy", None)
+    if policy is None:
+        return
+    flops_per_batch, limit = policy
+    current = torch.get_num_threads()
+    n_threads = choose_n_threads(flops_per_batch, limit=limit, n_concurrent=_n_active,
+                                 own_threads=current)
+    if n_threads != current:
+        with _lock:
+            _value_set = n_threads
+            torch.set_num_threads(n_threads)

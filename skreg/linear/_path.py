@@ -1,0 +1,280 @@
+"""Regularization paths on skreg's one alpha / l1_ratio scale, for least squares and logistic loss.
+
+The regression path is scikit-learn's compiled coordinate descent (``enet_path``), fed the
+centred and sample-weighted data exactly as :class:`~sklearn.linear_model.ElasticNetCV` feeds
+it, so that the same grid gives the same coefficients. The logistic path warm-starts skreg's
+proximal Newton solver (``_logistic_solver``) from one alpha to the next.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import enet_path as _sklearn_enet_path
+from sklearn.linear_model._base import _pre_fit
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.multiclass import check_classification_targets
+
+from skreg.linear._base import check_sample_weight
+from skreg.linear._logistic_solver import _logistic_enet_solve
+
+# With l1_ratio=0 no alpha zeroes the weights; glmnet then computes alpha_max as for this
+# small l1_ratio, so that the ridge grid still starts where the weights are negligible.
+RIDGE_GRID_L1_RATIO = 1e-3
+
+
+def check_alphas(alphas):
+    """An int (the grid size) or a 1-D array of positive finite alphas, sorted decreasing."""
+    if isinstance(alphas, Integral) and not isinstance(alphas, bool):
+        if alphas < 1:
+            raise ValueError(f"alphas must be a positive int or an array, got {alphas}.")
+        return int(alphas)
+    values = np.asarray(alphas, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D array, got shape {values.shape}.")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"alphas must be positive and finite, got {values.tolist()}.")
+    return np.sort(values)[::-1]
+
+
+def check_l1_ratios(l1_ratio):
+    """A float or a non-empty 1-D array of floats in [0, 1], as a 1-D array."""
+    values = np.atleast_1d(np.asarray(l1_ratio, dtype=float))
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"l1_ratio must be a float or a non-empty list, got {l1_ratio!r}.")
+    if not np.all((values >= 0) & (values <= 1)):
+        raise ValueError(f"l1_ratio values must lie in [0, 1], got {values.tolist()}.")
+    return values
+
+
+def alpha_grid(gradient_at_zero, weight_sum, l1_ratio, n_alphas, eps):
+    """Log grid from alpha_max down to ``eps * alpha_max``.
+
+    ``gradient_at_zero`` is ``X^T s (residual at w=0)``, an array of shape (n_features,) or
+    (n_features, n_outputs), with the intercept at its optimum for ``w=0``. The weights stay
+    at zero exactly when ``alpha * l1_ratio >= max |gradient| / sum(s)``: that is alpha_max.
+    """
+    l1_ratio = max(l1_ratio, RIDGE_GRID_L1_RATIO)
+    alpha_max = np.max(np.abs(gradient_at_zero), initial=0.0) / (weight_sum * l1_ratio)
+    resolution = np.finfo(np.float64).resolution
+    if alpha_max <= resolution:  # constant target: as scikit-learn's _alpha_grid
+        return np.full(n_alphas, resolution)
+    return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
+
+
+def squared_error_gradient_at_zero(X, y, sample_weight, fit_intercept):
+    """``X^T s (y - y_mean)``; centring X is unnecessary, ``s (y - y_mean)`` sums to zero."""
+    residual = y - np.average(y, weights=sample_weight) if fit_intercept else y
+    if sample_weight is not None:
+        residual = residual * sample_weight
+    return safe_sparse_dot(X.T, residual)
+
+
+def logistic_gradient_at_zero(X, y_encoded, n_classes, sample_weight, fit_intercept):
+    """``X^T s (p - Y)`` at ``W=0``: p the (weighted) class frequencies, or uniform."""
+    onehot = np.eye(n_classes)[y_encoded]
+    if n_classes == 2:  # one weight vector, for classes_[1]
+        onehot = onehot[:, 1:]
+    if fit_intercept:
+        probabilities = np.average(onehot, axis=0, weights=sample_weight)
+    else:
+        probabilities = np.full(onehot.shape[1], 0.5 if n_classes == 2 else 1.0 / n_classes)
+    residual = probabilities - onehot
+    if sample_weight is not None:
+        residual = residual * sample_weight[:, None]
+    return safe_sparse_dot(X.T, residual)
+
+
+def squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, tol, max_iter,
+                       copy_X=True):
+    """Coefficients (n_features, n_alphas) and intercepts (n_alphas,) of least squares.
+
+    ``X`` is validated (float, CSC or dense), ``y`` 1-D, ``alphas`` decreasing. Mirrors
+    scikit-learn's ``_path_residuals``: sample weights rescaled to sum to ``n_samples`` (the
+    objective's weighted mean does not change), centring and weighting by ``_pre_fit``, then
+    ``enet_path``, whose coordinate descent warm-starts each alpha from the previous one.
+    """
+    n_samples = X.shape[0]
+    if sample_weight is not None:
+        sample_weight = sample_weight * (n_samples / sample_weight.sum())
+    if copy_X and not sparse.issparse(X):
+        X = X.copy(order="F")  # _pre_fit centres dense X in place
+    X, y, X_offset, y_offset, X_scale, precompute, Xy = _pre_fit(
+        X, y, None, "auto", fit_intercept=fit_intercept, copy=False, sample_weight=sample_weight
+    )
+    if l1_ratio == 0 and not sparse.issparse(X):
+        # Ridge has a closed form for the whole path from one SVD of the centred, weighted X:
+        # exact, as ElasticNetRegressor's Cholesky solve, where coordinate descent stops at tol.
+        U, s, Vt = np.linalg.svd(X, full_matrices=False)
+        shrink = s[:, None] / (s[:, None] ** 2 + n_samples * alphas[None, :])
+        coefs = Vt.T @ (shrink * (U.T @ y)[:, None])
+    else:
+        X = check_array(X, accept_sparse="csc", dtype=X.dtype.type, order="F")
+        _, coefs, _ = _sklearn_enet_path(
+            X, y, l1_ratio=l1_ratio, alphas=alphas, precompute=precompute, Xy=Xy,
+            X_offset=X_offset, X_scale=X_scale, sample_weight=sample_weight, copy_X=False,
+            check_input=False, tol=tol, max_iter=max_iter,
+        )
+    intercepts = y_offset - X_offset @ coefs
+    return coefs, np.asarray(intercepts, dtype=coefs.dtype)
+
+
+def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, fit_intercept,
+                  tol, max_iter):
+    """Coefficients (n_rows, n_features, n_alphas) and intercepts (n_rows, n_alphas).
+
+    ``n_rows`` is 1 for two classes (the weights of class 1), ``n_classes`` otherwise. Each
+    alpha's solve starts from the previous solution (warm start along the path).
+    """
+    # The solver works in float64 on CSC or dense X: convert once for the whole path.
+    X = sparse.csc_matrix(X, dtype=np.float64) if sparse.issparse(X) else np.asarray(
+        X, dtype=np.float64)
+    n_rows = 1 if n_classes == 2 else n_classes
+    coefs = np.empty((n_rows, X.shape[1], len(alphas)))
+    intercepts = np.zeros((n_rows, len(alphas)))
+    coef, intercept = None, None
+    for i, alpha in enumerate(alphas):
+        coef, intercept, _ = _logistic_enet_solve(
+            X, y_encoded, sample_weight, alpha=alpha, l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept, coef_init=coef, intercept_init=intercept, tol=tol,
+            max_iter=max_iter, n_classes=n_classes,
+        )
+        coefs[..., i] = coef
+        intercepts[:, i] = intercept
+    return coefs, intercepts
+
+
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "loss": [StrOptions({"squared_error", "log_loss"})],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "sample_weight": ["array-like", None],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
+              sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=1000):
+    """Elastic Net coefficients along a decreasing grid of alphas, for either loss.
+
+    The objective at each alpha is the one of :class:`ElasticNetRegressor`
+    (``loss="squared_error"``) or :class:`ElasticNetClassifier` (``loss="log_loss"``), with
+    ``alpha`` and ``l1_ratio`` on one scale::
+
+        mean_loss(w, b) + alpha * l1_ratio * ||w||_1 + 0.5 * alpha * (1 - l1_ratio) * ||w||_2^2
+
+    where the mean loss is ``1 / (2 sum(s)) * sum_i s_i (y_i - x_i w - b)^2`` or
+    ``1 / sum(s) * sum_i s_i logloss(y_i, x_i w + b)`` (``s`` the sample weights, ones by
+    default). Each alpha's solve starts from the previous solution (warm start), so the whole
+    path costs little more than its last, least penalized, point.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+
+    y : array-like of shape (n_samples,)
+        Targets: real values for ``"squared_error"``, class labels for ``"log_loss"``.
+
+    loss : {"squared_error", "log_loss"}, default="squared_error"
+        Least squares (Elastic Net regression) or logistic loss (binary, or multinomial for
+        more than two classes).
+
+    l1_ratio : float, default=0.5
+        Share of the L1 term in the penalty, in [0, 1].
+
+    alphas : int or array-like of shape (n_alphas,), default=100
+        Number of alphas on a log grid from ``alpha_max`` (the smallest alpha at which every
+        weight is zero) down to ``eps * alpha_max``, or the alphas themselves (positive;
+        sorted decreasing). For ``l1_ratio=0`` no alpha zeroes the weights, and
+        ``alpha_max`` is computed as for ``l1_ratio=1e-3`` (glmnet's convention).
+
+    eps : float, default=1e-3
+        Length of the automatic grid, ``alpha_min / alpha_max``.
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the samples in the mean loss.
+
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalized intercept.
+
+    tol : float, default=1e-4
+        Tolerance of the solver: coordinate descent's duality gap for least squares (relative
+        to ``||y||^2 / n``); for the log-loss, the largest violation of the optimality (KKT)
+        conditions, relative to the loss gradient at zero weights.
+
+    max_iter : int, default=1000
+        Maximum iterations per alpha: coordinate-descent epochs for least squares, outer
+        (proximal Newton) iterations for the log-loss.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        The alphas, decreasing.
+
+    coefs : ndarray of shape (n_features, n_alphas) or (n_rows, n_features, n_alphas)
+        Weights at each alpha; for ``"log_loss"`` one row for two classes (the weights of the
+        larger label) and one row per class (labels sorted) otherwise.
+
+    intercepts : ndarray of shape (n_alphas,) or (n_rows, n_alphas)
+        Intercepts at each alpha.
+
+    See Also
+    --------
+    ElasticNetRegressorCV, ElasticNetClassifierCV : Choose alpha and l1_ratio on this path by
+        cross-validation.
+    sklearn.linear_model.enet_path : The least-squares path it runs underneath.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skreg.linear import enet_path
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> alphas, coefs, intercepts = enet_path(X, y, l1_ratio=1.0, alphas=5)
+    >>> coefs.shape, intercepts.shape
+    ((10, 5), (5,))
+    >>> (coefs != 0).sum(axis=0).tolist()  # weights enter as alpha decreases
+    [0, 4, 7, 9, 10]
+    """
+    X = check_array(X, accept_sparse="csc", dtype=[np.float64, np.float32],
+                    accept_large_sparse=False)
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    sample_weight, weight_sum = check_sample_weight(sample_weight, X)
+    alphas = check_alphas(alphas)
+    if loss == "squared_error":
+        y = check_array(y, ensure_2d=False, dtype=X.dtype, input_name="y")
+        if isinstance(alphas, int):
+            gradient = squared_error_gradient_at_zero(X, y, sample_weight, fit_intercept)
+            alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
+        coefs, intercepts = squared_error_path(
+            X, y, sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
+            max_iter=max_iter,
+        )
+        return alphas, coefs, intercepts
+    check_classification_targets(y)
+    y_encoded = LabelEncoder().fit_transform(y)
+    n_classes = int(y_encoded.max()) + 1
+    if n_classes < 2:
+        raise ValueError("loss='log_loss' needs samples of at least 2 classes; y has one.")
+    if isinstance(alphas, int):
+        gradient = logistic_gradient_at_zero(X, y_encoded, n_classes, sample_weight,
+                                             fit_intercept)
+        alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
+    coefs, intercepts = logistic_path(
+        X, y_encoded, n_classes,
+        sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
+        max_iter=max_iter,
+    )
+    return alphas, coefs, intercepts

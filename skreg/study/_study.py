@@ -1,0 +1,341 @@
+"""compare_regularizers: which regularizer helps on this data, and by how much."""
+
+import numbers
+import time
+
+import numpy as np
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, check_cv
+from sklearn.pipeline import Pipeline
+
+from skreg.study import _grids
+from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
+
+_SUPPORTED = ("RegularizedNetClassifier, RegularizedNetRegressor, ElasticNetClassifier, "
+              "ElasticNetRegressor, VectorQuantizer, or a Pipeline holding one of them")
+
+
+class _FittedAttribute:
+    """A "scorer" that reads a fitted attribute (``n_iter_``, ``best_epoch_``) of one step.
+
+    GridSearchCV averages every scorer over the folds, so this records the epochs a net ran
+    in each fit without refitting; a missing value is -1 (a NaN would make GridSearchCV warn
+    about non-finite scores) and becomes NaN in ``results_``.
+    """
+
+    def __init__(self, step, attribute):
+        self.step = step
+        self.attribute = attribute
+
+    def __call__(self, estimator, X, y=None):
+        part = estimator
+        for name in self.step.split("__") if self.step else []:
+            if hasattr(part, name + "_"):  # a meta-estimator's fitted clone (regressor_)
+                part = getattr(part, name + "_")
+            elif hasattr(part, "named_steps") and name in part.named_steps:
+                part = part.named_steps[name]
+            else:
+                part = part.get_params(deep=False)[name]
+        value = getattr(part, self.attribute, None)
+        return -1.0 if value is None else float(np.mean(value))
+
+
+def _studied_parts(estimator):
+    """``(prefix, estimator)`` of every step of ``estimator`` that the study knows."""
+    parts = [("", estimator)] if isinstance(estimator, STUDIED) else []
+    if hasattr(estimator, "get_params"):
+        parts += [(name + "__", value) for name, value in estimator.get_params(deep=True).items()
+                  if isinstance(value, STUDIED)]
+    return parts
+
+
+def _preprocessed(estimator, prefix, X):
+    """X as the step at ``prefix`` receives it, when that step ends a Pipeline (else X)."""
+    if isinstance(estimator, Pipeline) and prefix == estimator.steps[-1][0] + "__":
+        if len(estimator.steps) > 1:
+            return clone(estimator[:-1]).fit_transform(X)
+    return X
+
+
+def _log_axis(values):
+    numbers_ = [v for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)]
+    return (len(numbers_) == len(values) > 1 and min(numbers_) > 0
+            and max(numbers_) / min(numbers_) >= 100)
+
+
+def _default_sweeps(estimator, parts, X, y, n_train, quick, requested=None):
+    sweeps = []
+    for prefix, part in parts:
+        names = None
+        if requested is not None:
+            names = [name for name in requested if name in _grids.known_names(part)]
+            if not names:
+                continue
+        if isinstance(part, NETS):
+            found = _grids.net_sweeps(part, quick=quick, requested=names)
+        elif isinstance(part, LINEAR):
+            alphas = _grids.linear_alphas(
+                _preprocessed(estimator, prefix, X), y, is_classifier(part), quick=quick
+            )
+            found = _grids.linear_sweeps(alphas, requested=names)
+        else:
+            found = [_grids.quantizer_sweep(n_train, quick=quick)]
+        for sweep in found:
+            sweep.prefix = prefix
+        sweeps += found
+    return sweeps
+
+
+def _sweeps_from_dict(estimator, parts, regularizers):
+    """Sweeps from ``{name: values}``: a regularizer's name or a hyperparameter's."""
+    all_params = estimator.get_params(deep=True)
+    sweeps = []
+    for name, values in regularizers.items():
+        values = list(values) if np.ndim(values) else [values]
+        if not values:
+            raise ValueError(f"regularizers[{name!r}] is empty: give the strengths to try.")
+        known = [(prefix, part) for prefix, part in parts if name in _grids.known_names(part)]
+        if known:
+            prefix, part = known[-1]
+            sweep = _grids.named_sweep(part, name, values)
+            sweep.prefix = prefix
+            sweeps.append(sweep)
+            continue
+        matches = [prefix for prefix, _ in parts if prefix + name in all_params]
+        if name in all_params:
+            prefix = ""
+        elif matches:
+            prefix = matches[-1]
+        else:
+            names = sorted({n for _, part in parts for n in _grids.known_names(part)})
+            raise ValueError(
+                f"regularizers has {name!r}, which is neither a regularizer of the estimator "
+                f"({', '.join(names) or 'none known'}) nor one of its hyperparameters."
+            )
+        sweeps.append(Sweep(name, name, values, log=_log_axis(values), prefix=prefix))
+    return sweeps
+
+
+def _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick):
+    if isinstance(regularizers, dict):
+        return _sweeps_from_dict(estimator, parts, regularizers)
+    if regularizers is not None:
+        requested = [regularizers] if isinstance(regularizers, str) else list(regularizers)
+        known = {n for _, part in parts for n in _grids.known_names(part)}
+        unknown = [name for name in requested if name not in known]
+        if unknown:
+            raise ValueError(
+                f"Unknown regularizer {unknown[0]!r}; this estimator has: "
+                f"{', '.join(sorted(known))}."
+            )
+        return _default_sweeps(estimator, parts, X, y, n_train, quick, requested)
+    return _default_sweeps(estimator, parts, X, y, n_train, quick)
+
+
+def _splits(cv, X, y, classifier, random_state):
+    """Materialize the folds once, so that every sweep is scored on the same ones."""
+    if isinstance(cv, numbers.Integral) and random_state is not None:
+        splitter = StratifiedKFold if classifier and y is not None else KFold
+        cv = splitter(cv, shuffle=True, random_state=random_state)
+    cv = check_cv(cv, y, classifier=classifier and y is not None)
+    return list(cv.split(X, y))
+
+
+def _seeded(estimator, random_state):
+    """Seed every step whose ``random_state`` is None (the user's own seeds are kept)."""
+    if random_state is None:
+        return estimator
+    unset = {name: random_state for name, value in estimator.get_params(deep=True).items()
+             if (name == "random_state" or name.endswith("__random_state")) and value is None}
+    return estimator.set_params(**unset)
+
+
+def _combination(sweeps, rows, baseline_score, size=3):
+    """The best values of the (at most ``size``) sweeps that beat the baseline most, merged.
+
+    A sweep whose hyperparameters clash with one already taken (the linear paths all set
+    ``alpha``) is skipped; None when fewer than two sweeps are left.
+    """
+    best = []
+    for sweep in sweeps:
+        scored = [row for row in rows if row["regularizer"] == sweep.name]
+        top = max(scored, key=lambda row: np.nan_to_num(row["mean_test_score"], nan=-np.inf))
+        if top["mean_test_score"] > baseline_score:
+            best.append((top["mean_test_score"], top["params"]))
+    combined, taken = {}, 0
+    for _, params in sorted(best, key=lambda item: -item[0]):
+        if taken < size and not set(params) & set(combined):
+            combined.update(params)
+            taken += 1
+    return combined if taken >= 2 else None
+
+
+def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scoring=None,
+                         n_jobs=None, random_state=None, quick=False, verbose=0):
+    """Cross-validate each regularizer of ``estimator`` against the unregularized baseline.
+
+    The baseline is ``estimator`` with every regularizer turned off (a net without dropout,
+    weight decay, L1, label smoothing, early stopping, batch norm, noise, mixup, augmentation,
+    adversarial training or VQ bottleneck; a linear model with ``alpha=0``). Each regularizer
+    is then swept on its own from that baseline, every setting scored on the same folds by
+    :class:`~sklearn.model_selection.GridSearchCV`; finally the best settings of the (up to
+    three) regularizers that beat the baseline most are combined and scored too.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A :class:`~skreg.RegularizedNetClassifier`, :class:`~skreg.RegularizedNetRegressor`,
+        :class:`~skreg.ElasticNetClassifier`, :class:`~skreg.ElasticNetRegressor`,
+        :class:`~skreg.VectorQuantizer`, or a Pipeline (or any meta-estimator) holding one;
+        the study sets their hyperparameters through the step prefix. Any other estimator
+        can be studied with ``regularizers`` given as a dict of its hyperparameters.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,), default=None
+        Targets (None for a VectorQuantizer scored by its reconstruction error).
+    regularizers : dict, list of str or None, default=None
+        None: the default sweeps of the estimator (for a net: dropout, weight decay, L1,
+        label smoothing, early stopping, batch norm, input noise, mixup, and augmentation
+        when ``image_shape`` is set; for a linear model: ``alpha`` along the ridge, elastic
+        net and lasso paths, l1_ratio 0, 0.5 and 1; for a VectorQuantizer: ``n_codes``).
+        A list of names picks default sweeps (``"adversarial"`` runs only when named). A dict
+        ``{name: values}`` sets the strengths to try, where ``name`` is a regularizer's name
+        or any hyperparameter of the estimator or of a studied step.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds, as in :func:`~sklearn.model_selection.cross_validate` (stratified for
+        classifiers). The folds are drawn once and shared by every setting.
+    scoring : str, callable or None, default=None
+        Score to maximise, as in GridSearchCV; None uses the estimator's ``score``.
+    n_jobs : int or None, default=None
+        Parallel fits of each GridSearchCV (joblib; a Dask backend works as there).
+    random_state : int or None, default=None
+        Seeds the steps whose ``random_state`` is None, and shuffles the folds when ``cv``
+        is an int.
+    quick : bool, default=False
+        Smaller default grids (two strengths per regularizer): a first look, or tests.
+    verbose : int, default=0
+        Passed to GridSearchCV: 1 prints the number of fits and joblib's progress, more
+        prints every fit.
+
+    Returns
+    -------
+    study : RegularizationStudy
+        ``results_``, ``best_params_``, ``plot()`` and ``to_html(path)``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skreg import ElasticNetRegressor, compare_regularizers
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), ElasticNetRegressor())
+    >>> study = compare_regularizers(model, X, y, quick=True)
+    >>> sorted(study.results_["regularizer"].unique())
+    ['L1 (lasso)', 'L2 (ridge)', 'baseline', 'elastic net']
+    >>> study.best_score_ >= study.baseline_score_
+    True
+    """
+    try:  # the study's extras: tables and figures
+        import matplotlib  # noqa: F401
+        import pandas  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"compare_regularizers needs pandas and matplotlib ({exc}); install them with "
+            "pip install 'skreg[study]'."
+        ) from exc
+    from skreg.study._result import RegularizationStudy
+
+    if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
+        raise TypeError(f"estimator must be a scikit-learn estimator, got {estimator!r}.")
+    parts = _studied_parts(estimator)
+    if not parts and not isinstance(regularizers, dict):
+        name = type(estimator).__name__
+        if isinstance(estimator, Pipeline):
+            name = f"a Pipeline ending in {type(estimator.steps[-1][1]).__name__}"
+        raise TypeError(
+            f"compare_regularizers cannot study {name}: it needs {_SUPPORTED}. For another "
+            "estimator, pass regularizers={hyperparameter: values}."
+        )
+    if y is None and any(is_classifier(p) or is_regressor(p) for _, p in parts):
+        raise ValueError("y is required to study a classifier or a regressor.")
+    classifier = is_classifier(estimator)
+    splits = _splits(cv, X, y, classifier, random_state)
+    n_train = min(len(train) for train, _ in splits)
+    sweeps = _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick)
+    if not sweeps:
+        raise ValueError("No regularizer to study: regularizers selected none.")
+
+    off = {}
+    for prefix, part in parts:
+        off.update({prefix + key: value for key, value in _grids.baseline_params(part).items()})
+    base = _seeded(clone(estimator).set_params(**off), random_state)
+    scorers = {"score": check_scoring(base, scoring)}
+    main = [prefix for prefix, part in parts if isinstance(part, NETS + LINEAR)]
+    if main:
+        step = main[-1][:-2]
+        scorers["n_iter"] = _FittedAttribute(step, "n_iter_")
+        scorers["best_epoch"] = _FittedAttribute(step, "best_epoch_")
+
+    def search(grid):
+        search = GridSearchCV(
+            base, grid, scoring=scorers, refit=False, cv=splits, n_jobs=n_jobs,
+            return_train_score=True, error_score=np.nan, verbose=verbose,
+        )
+        return search.fit(X, y).cv_results_
+
+    start = time.perf_counter()
+    # One search over the baseline and every sweep: all fits are queued at once, so n_jobs
+    # (or a Dask cluster) is kept busy until the last one.
+    cv_results = {"sweeps": search([{}] + [sweep.grid() for sweep in sweeps])}
+    rows = _rows(sweeps, cv_results["sweeps"])
+    combination = _combination(sweeps, rows[1:], rows[0]["mean_test_score"])
+    if combination is not None:
+        cv_results["combination"] = search({k: [v] for k, v in combination.items()})
+        rows += _rows([], cv_results["combination"], first="combination")
+    return RegularizationStudy(
+        estimator=estimator, base_estimator=base, sweeps=sweeps, rows=rows,
+        cv_results=cv_results, scoring=scoring, n_splits=len(splits), shape=np.shape(X),
+        baseline="all off" if off else f"as given ({_grids.describe_sweeps(estimator, sweeps)})",
+        elapsed=time.perf_counter() - start,
+    )
+
+
+def _rows(sweeps, cv_results, first="baseline"):
+    """One row per candidate of ``cv_results``: ``first``, then each sweep's values in order."""
+    labels = [(first, None, None)] + [(sweep.name, sweep, value) for sweep in sweeps
+                                      for value in sweep.values]
+    rows = []
+    for index, ((name, sweep, value), params) in enumerate(
+            zip(labels, cv_results["params"], strict=True)):
+        if sweep is not None:
+            assert params[sweep.prefix + sweep.parameter] == value, (params, sweep)
+        row = {
+            "regularizer": name, "kind": first if sweep is None else "single",
+            "parameter": "" if sweep is None else sweep.parameter,
+            "strength": None if sweep is None else value,
+            "params": dict(params),
+        }
+        for key in ("mean_test_score", "std_test_score", "mean_train_score", "std_train_score",
+                    "mean_fit_time"):
+            row[key] = float(cv_results[key][index])
+        for key in ("n_iter", "best_epoch"):
+            value = cv_results.get(f"mean_test_{key}")
+            value = np.nan if value is None else float(value[index])
+            row[key] = np.nan if value < 0 else value
+        rows.append(row)
+    return rows
+
+
+def results_frame(rows, baseline_score):
+    """``results_``: one row per (regularizer, strength), gaps and gains as columns."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    frame["train_test_gap"] = frame["mean_train_score"] - frame["mean_test_score"]
+    frame["gain"] = frame["mean_test_score"] - baseline_score
+    columns = ["regularizer", "kind", "parameter", "strength", "mean_test_score",
+               "std_test_score", "mean_train_score", "std_train_score", "train_test_gap",
+               "gain", "mean_fit_time", "n_iter", "best_epoch", "params"]
+    return frame[columns]
