@@ -37,6 +37,7 @@ def main():
                         help="checkout whose skreg/utils/_robustness.py defines the cells")
     parser.add_argument("--quick", action="store_true", help="skip the Ctrl-C subprocess cells")
     parser.add_argument("--estimator", action="append", help="audit only these (repeatable)")
+    parser.add_argument("--case", action="append", help="run only these cases (repeatable)")
     args = parser.parse_args()
 
     import skreg
@@ -46,7 +47,8 @@ def main():
     cells = load_cells(os.path.abspath(args.cells_from))
     estimators = [(name, cls(**CHECK_PARAMS.get(name, {}))) for name, cls in all_estimators()
                   if not args.estimator or name in args.estimator]
-    cases = [case for case in cells.CASES if not (args.quick and case in cells.SLOW_CASES)]
+    cases = [case for case in cells.CASES if not (args.quick and case in cells.SLOW_CASES)
+             and (not args.case or case in args.case)]
     print(f"skreg from {os.path.dirname(skreg.__file__)}; {len(cases)} cases")
     totals, findings = Counter(), []
     start = time.perf_counter()

@@ -71,10 +71,10 @@ def smooth_labels(y, epsilon, *, n_classes=None, mode="uniform"):
         )
     if y.size and not np.all(np.isfinite(y)):
         raise ValueError("y must hold class indices (integers), got NaN or infinity.")
-    if y.size and (y.min() < 0 or y.max() > np.iinfo(np.intp).max):
+    if y.size and y.max() > np.iinfo(np.intp).max:
         raise ValueError(
-            f"y must hold class indices in [0, n_classes - 1], got values in "
-            f"[{y.min()}, {y.max()}]."
+            f"y must hold class indices in [0, n_classes - 1], got values up to {y.max()}; "
+            "encode labels first, e.g. with LabelEncoder."
         )
     y = y.astype(np.intp)
     if n_classes is None:
