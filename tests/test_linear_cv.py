@@ -205,7 +205,8 @@ def test_integer_weights_equal_repeated_rows(regression_data, estimator):
     weights = np.random.RandomState(2).randint(0, 3, size=len(y))
     # The folds follow the rows: a repeated row stays in its row's fold.
     fold_of_row = np.arange(len(y)) % 3
-    settings = dict(l1_ratio=[0.5, 1.0], alphas=6, tol=1e-8)
+    # As tight as each solver reaches in floating point on these data.
+    settings = dict(l1_ratio=[0.5, 1.0], alphas=6, tol=1e-8 if estimator == "regressor" else 1e-7)
     weighted = make(cv=PredefinedSplit(fold_of_row), **settings).fit(X, y, sample_weight=weights)
     repeated = make(cv=PredefinedSplit(np.repeat(fold_of_row, weights)), **settings).fit(
         np.repeat(X, weights, axis=0), np.repeat(y, weights))
