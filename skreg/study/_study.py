@@ -253,7 +253,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     >>> model = make_pipeline(StandardScaler(), ElasticNetRegressor())
     >>> study = compare_regularizers(model, X, y, quick=True)
     >>> sorted(study.results_["regularizer"].unique())
-    ['L1 (lasso)', 'L2 (ridge)', 'baseline', 'elastic net']
+    ['L1 (lasso)', 'L2 (ridge)', 'baseline', 'elastic net', 'path CV']
     >>> study.best_score_ >= study.baseline_score_
     True
     """
