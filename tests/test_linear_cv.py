@@ -1,5 +1,7 @@
 """Paths, cross-validated Elastic Net estimators and their display, against scikit-learn."""
 
+import warnings
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -205,7 +207,8 @@ def test_integer_weights_equal_repeated_rows(regression_data, estimator):
     weights = np.random.RandomState(2).randint(0, 3, size=len(y))
     # The folds follow the rows: a repeated row stays in its row's fold.
     fold_of_row = np.arange(len(y)) % 3
-    settings = dict(l1_ratio=[0.5, 1.0], alphas=6, tol=1e-8)
+    # As tight as each solver reaches in floating point on these data.
+    settings = dict(l1_ratio=[0.5, 1.0], alphas=6, tol=1e-8 if estimator == "regressor" else 1e-7)
     weighted = make(cv=PredefinedSplit(fold_of_row), **settings).fit(X, y, sample_weight=weights)
     repeated = make(cv=PredefinedSplit(np.repeat(fold_of_row, weights)), **settings).fit(
         np.repeat(X, weights, axis=0), np.repeat(y, weights))
@@ -225,7 +228,9 @@ def test_parallel_folds_give_the_same_scores(regression_data, estimator):
         X, y = classification_data(2)
         make = ElasticNetClassifierCV
     serial = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3).fit(X, y)
+    filters = list(warnings.filters)
     parallel = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3, n_jobs=2).fit(X, y)
+    assert warnings.filters == filters  # the caller's warning filters, untouched
     assert_array_equal(parallel.cv_scores_, serial.cv_scores_)
     assert_array_equal(parallel.coef_, serial.coef_)
 

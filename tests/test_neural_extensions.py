@@ -272,3 +272,16 @@ def test_set_callbacks_survives_clone_and_pickle(digits):
     assert_allclose(restored.predict_proba(X_test), clf.predict_proba(X_test))
     tasks = dict(clf.net_.callbacks_)["sklearn_callbacks"]
     assert tasks.task is None  # nothing of the fit (estimator, data, task tree) kept
+
+
+def test_thread_policy_counts_the_work_of_a_custom_module(digits):
+    from skreg.neural._threads import flops_per_sample
+
+    X, y, _, _ = digits
+    instance = TwoLayer(64, 10, hidden=50)
+    clf = small(module=instance)
+    # a dense layer's multiply-adds per sample are its weights: 64*50 + 50*10 (+ biases)
+    assert flops_per_sample(clf, 64, 10) == 64 * 50 + 50 + 50 * 10 + 10
+    assert flops_per_sample(small(module=TwoLayer), 64, 10) == 0  # not built yet: one thread
+    fitted = small(module=TwoLayer, max_iter=1).set_params(module__hidden=50).fit(X, y)
+    assert flops_per_sample(fitted, 64, 10) == 64 * 50 + 50 + 50 * 10 + 10

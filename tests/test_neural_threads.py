@@ -200,3 +200,6 @@ def test_work_estimate_counts_the_built_layers(digits):
         estimator.net_.module_.eval()(torch.as_tensor(X[:1]))
         n_outputs = len(getattr(estimator, "classes_", [0]))
         assert flops_per_sample(estimator, 64, n_outputs) == sum(multiply_adds)
+    custom = torch.nn.Sequential(torch.nn.Linear(64, 12), torch.nn.ReLU(), torch.nn.Linear(12, 10))
+    work = flops_per_sample(RegularizedNetClassifier(module=custom), 64, 10)
+    assert work == 64 * 12 + 12 + 12 * 10 + 10  # its parameters, biases included

@@ -4,6 +4,7 @@ The neural estimators' epochs as tasks are tested in tests/test_neural_extension
 """
 
 import re
+import threading
 from collections import Counter
 
 import numpy as np
@@ -21,6 +22,7 @@ from skreg import (
     ElasticNetClassifierCV,
     ElasticNetRegressor,
     ElasticNetRegressorCV,
+    RegularizedNetClassifier,
     VectorQuantizer,
 )
 
@@ -179,3 +181,26 @@ def test_vector_quantizer_under_a_pipeline_with_a_progress_bar(capsys):
     out = capsys.readouterr().out
     assert re.search(r"Pipeline - fit-final-estimator \| VectorQuantizer - fit", out)
     assert "VectorQuantizer - codebook #0" in out and "100%" in out
+
+
+# ---- a failing fit still tears the callbacks down --------------------------------------------
+
+def _progress_threads():
+    from sklearn.callback._progressbar import RichProgressMonitor
+
+    return [t for t in threading.enumerate() if isinstance(t, RichProgressMonitor)]
+
+
+@pytest.mark.parametrize("make, fit", [
+    (lambda: VectorQuantizer(n_codes=50), lambda est, X, y: est.fit(X)),
+    (lambda: RegularizedNetClassifier(max_iter=2, module=dict),
+     lambda est, X, y: est.fit(X, y > 0)),
+    (lambda: ElasticNetRegressorCV(cv=2), lambda est, X, y: est.fit(X, y * np.nan)),
+])
+def test_a_failing_fit_tears_the_progress_bar_down(make, fit, capsys):
+    X, y = _data(ElasticNetRegressor)
+    est = make().set_callbacks(ProgressBar())
+    with pytest.raises(ValueError):
+        fit(est, X[:40], y[:40])
+    assert not _progress_threads()  # no monitor thread left waiting for more tasks
+    assert not hasattr(est, "_callback_fit_ctx")

@@ -182,6 +182,7 @@ def skorch_entries():
             module = importlib.import_module(f"skorch.{page}")
         except ImportError:
             continue
+        entries.append((module.__name__, "module", f"{page}.html#module-{module.__name__}"))
         names = getattr(module, "__all__", None) or [
             name for name, obj in vars(module).items()
             if getattr(obj, "__module__", None) == module.__name__

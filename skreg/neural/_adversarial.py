@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
@@ -179,6 +180,16 @@ def robust_accuracy(
     --------
     fgsm, pgd : the attacks on any PyTorch module.
     """
+    if not (is_classifier(estimator) and hasattr(estimator, "_encode_y")
+            and hasattr(estimator, "_prepare_X")):
+        raise TypeError(
+            "robust_accuracy attacks a skreg neural classifier (e.g. RegularizedNetClassifier) "
+            "through the gradients of its PyTorch module; got "
+            f"{type(estimator).__name__}, which is "
+            + ("a classifier without a PyTorch module." if is_classifier(estimator)
+               else "not a classifier.")
+            + " Pass the fitted classifier itself (not a Pipeline), on standardized X."
+        )
     check_is_fitted(estimator)
     X_checked = estimator._prepare_X(X)
     y_indices = np.asarray(estimator._encode_y(y))

@@ -228,7 +228,32 @@ _COMMON_NOTES = """\
     on a busy machine. The caller's thread count is restored on every exit, errors and
     interrupts included; only the training thread is affected. ``n_threads=k`` skips the
     policy. Torch's OpenMP pool (MKL's matrix products included) is the only thread pool a
-    fit uses; NumPy's BLAS only sees the input validation."""
+    fit uses; NumPy's BLAS only sees the input validation.
+
+    Failures keep the model: ``fit``, ``partial_fit`` and ``set_params(...).fit`` either
+    succeed or leave the estimator exactly as it was (``feature_names_in_`` and
+    ``classes_`` included). ``partial_fit`` restores the network's weights, optimizer state
+    and history when its epoch fails.
+
+    Ctrl-C (KeyboardInterrupt) always reaches the caller within the current batch. An
+    interrupted ``fit`` keeps the network of its last completed epoch, with a warning
+    (``n_iter_`` counts the epochs kept, ``best_epoch_`` is None), or the previous model when
+    no epoch completed; an interrupted ``partial_fit`` keeps the previous model.
+
+    Divergence: training stops with an error naming the epoch and batch when a batch's
+    training loss is NaN or infinite or exceeds ``1000 * max(L0, 1)``, ``L0`` being the loss
+    of the first batch the network trained on; lower ``learning_rate_init`` or standardize X.
+    X (or a regressor's y) with values beyond ``1e18`` in magnitude, whose float32 products
+    overflow, is an error before training, and X whose largest magnitude is above ``1e6``
+    or below ``1e-6`` gets a warning. Predictions are never NaN or infinite: a network whose
+    outputs overflow on the given X raises an error naming X's magnitude.
+
+    Persistence: pickle / joblib and ``skops.io`` both work. The state holds the network's
+    weights, optimizer state and history as numpy arrays and builtins, and the skorch net is
+    rebuilt on loading (nothing for ``torch.load`` to unpickle), so ``skops.io`` needs only
+    the estimator's own class trusted: check ``skops.io.get_untrusted_types(file=path)``
+    lists nothing else, then ``skops.io.load(path, trusted=[...])``. A loaded model predicts
+    the same and keeps training with ``partial_fit`` as the original would."""
 
 
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):

@@ -1,5 +1,6 @@
 """Label smoothing: the soft target matrices behind ``label_smoothing``."""
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -62,8 +63,19 @@ def smooth_labels(y, epsilon, *, n_classes=None, mode="uniform"):
     array([[0.9 , 0.05, 0.05]])
     """
     y = column_or_1d(y)
-    if y.size and not (np.issubdtype(y.dtype, np.integer) or np.all(np.mod(y, 1) == 0)):
-        raise ValueError(f"y must hold class indices (integers), got values of dtype {y.dtype}.")
+    numeric = np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)
+    if not numeric or (y.size and not np.all(np.mod(y, 1) == 0)):
+        raise ValueError(
+            f"y must hold class indices (integers), got values of dtype {y.dtype}; encode "
+            "labels first, e.g. with sklearn.preprocessing.LabelEncoder."
+        )
+    if y.size and not np.all(np.isfinite(y)):
+        raise ValueError("y must hold class indices (integers), got NaN or infinity.")
+    if y.size and y.max() > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"y must hold class indices in [0, n_classes - 1], got values up to {y.max()}; "
+            "encode labels first, e.g. with LabelEncoder."
+        )
     y = y.astype(np.intp)
     if n_classes is None:
         n_classes = int(y.max()) + 1 if y.size else 0
@@ -71,6 +83,13 @@ def smooth_labels(y, epsilon, *, n_classes=None, mode="uniform"):
             raise ValueError(
                 "n_classes cannot be inferred from y (fewer than 2 classes seen); pass n_classes."
             )
+    n_bytes = y.shape[0] * n_classes * np.dtype(np.float64).itemsize
+    if n_bytes > _memory_bytes():
+        raise ValueError(
+            f"The target matrix of {y.shape[0]} samples by n_classes={n_classes} classes would "
+            f"take {n_bytes / 2**30:.3g} GiB, more than this machine's memory. y must hold "
+            "class indices 0 .. n_classes - 1: encode labels first, e.g. with LabelEncoder."
+        )
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(
             f"y must hold class indices in [0, {n_classes - 1}], got values in "
@@ -83,3 +102,11 @@ def smooth_labels(y, epsilon, *, n_classes=None, mode="uniform"):
     targets = np.full((y.shape[0], n_classes), off_value)
     targets[np.arange(y.shape[0]), y] = on_value
     return targets
+
+
+def _memory_bytes():
+    """Physical memory of the machine (unbounded where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return float("inf")

@@ -22,7 +22,17 @@ def _image_shape(estimator, n_features):
 def flops_per_sample(estimator, n_features, n_outputs=1):
     """Forward multiply-adds for one sample: ``sum(in * out)`` of the dense layers, plus the
     convolutions' ``positions * in_channels * out_channels * 9`` for ``architecture="cnn"``.
+
+    A custom ``module=`` counts its parameters (a dense layer's multiply-adds per sample, plus
+    its biases): the trained module once fitted, else the instance given; a module class not
+    built yet counts 0, which trains on one thread.
     """
+    if getattr(estimator, "module", None) is not None:
+        net = getattr(estimator, "net_", None)
+        module = net.module_ if net is not None else estimator.module
+        if isinstance(module, type):
+            return 0
+        return sum(p.numel() for p in module.parameters())
     sizes = estimator.hidden_layer_sizes
     sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
     flops, width = 0, n_features

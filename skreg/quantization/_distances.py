@@ -291,17 +291,12 @@ class CodebookSearch:
         rows) of the exact values. Distances need an unfolded search (no center, or rows
         centred by the caller).
         """
-        labels, best, scores, x_sq_norms, slack, ties = self._labels_and_ties(x_chunk, out)
-        n_rows, n_codes = scores.shape
-        flat = scores.reshape(-1)
-        rows = np.arange(0, n_rows * n_codes, n_codes)
+        labels, best, second, x_sq_norms, slack, ties = self._labels_and_ties(x_chunk, out)
+        n_codes = self.n_codes
         best = best.astype(np.float64)
         best += x_sq_norms
-        if n_codes > 1:
-            second = flat[rows + scores.argmin(axis=1)].astype(np.float64)
-            second += x_sq_norms
-        else:
-            second = np.full(n_rows, np.inf)
+        second = second.astype(np.float64)
+        second += x_sq_norms
         slack = slack.astype(np.float64)
         if ties.size:
             exact = self._exact(x_chunk[ties])
@@ -315,10 +310,10 @@ class CodebookSearch:
         return labels, best, second, slack
 
     def _labels_and_ties(self, x_chunk, out):
-        """``(labels, best scores, scores, ||x||^2, slack, ties)``: the argmin of the scores,
-        and the rows whose runner-up is within the rounding bound ``slack`` of the best.
+        """``(labels, best, second, ||x||^2, slack, ties)``: the argmin of the scores, the two
+        best scores, and the rows whose runner-up is within the rounding bound ``slack``.
 
-        The winning scores are left masked with inf in the returned scores.
+        The winning scores are left masked with inf in the scores buffer.
         """
         scores, x_sq_norms, bound_norm = self.scores(x_chunk, out=out)
         n_rows, n_codes = scores.shape
@@ -332,13 +327,13 @@ class CodebookSearch:
         slack *= slack
         slack *= self.error_factor
         if n_codes == 1:
-            return labels, best, scores, x_sq_norms, slack, np.empty(0, dtype=np.intp)
+            second = np.full(n_rows, np.inf, dtype=best.dtype)
+            return labels, best, second, x_sq_norms, slack, np.empty(0, dtype=np.intp)
         # The runner-up by a second argmin with the best masked (faster than a min reduction).
         flat[picked] = np.inf
-        gap = flat[rows + scores.argmin(axis=1)]
-        gap -= best
-        ties = np.flatnonzero(gap <= slack)
-        return labels, best, scores, x_sq_norms, slack, ties
+        second = flat[rows + scores.argmin(axis=1)]
+        ties = np.flatnonzero(second - best <= slack)
+        return labels, best, second, x_sq_norms, slack, ties
 
     def labels(self, x_chunk, out=None):
         """Nearest code of each row (exact: near ties are decided by the exact distances)."""

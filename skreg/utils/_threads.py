@@ -37,10 +37,12 @@ from contextlib import contextmanager
 
 import torch
 
-# Forward multiply-adds per batch each extra thread needs before it pays: below this a
-# training step is about a millisecond on one core, the scale at which OpenMP's fork/join and
-# spinning cost as much as they save. Measured with benchmarks/bench_neural.py (section 4,
-# the thread crossover table): see the docstring there.
+# Forward multiply-adds per batch each extra thread needs before it pays. An estimate, not a
+# fit: at 2**23 (8.4e6) a training step takes about a millisecond on one core (measured: 1.5e6
+# multiply-adds ~1 ms, 2.4e7 ~3 ms per step), the scale at which OpenMP's fork/join and spinning
+# cost as much as a second thread saves. benchmarks/bench_neural.py (section 4) prints the
+# 1- vs 2-thread crossover of the machine at hand; on the shared 2-core machine this was
+# written on (load average 4 to 24) two threads never won, at any layer size.
 MIN_FLOPS_PER_THREAD = 2**23
 
 _lock = threading.Lock()
