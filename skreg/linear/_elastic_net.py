@@ -230,6 +230,13 @@ class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, Ba
         if coordinate_descent:
             # check_input=False below skips this conversion inside the solver.
             y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")
+        y_magnitude = float(np.abs(y).max(initial=0.0))
+        # Beyond this the sum of squared errors overflows and every solver returns garbage.
+        if y_magnitude > np.sqrt(np.finfo(np.result_type(y, X.dtype)).max / max(len(y), 1)):
+            raise ValueError(
+                f"y has values of magnitude up to {y_magnitude:.3g}, too large for the squared "
+                f"error in {np.result_type(y, X.dtype)}: rescale y."
+            )
         # The compiled solvers run as one call: the fit is one task for sklearn's callbacks.
         task = FitTask(self, X_input, y, sample_weight)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)

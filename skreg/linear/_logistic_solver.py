@@ -207,7 +207,7 @@ def _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst_violation,
     intercept_step = new_intercept - intercept[block] if problem.fit_intercept else 0.0
     if not np.any(step) and intercept_step == 0:
         return False
-    direction = (_dot(X_ws, step) if ws.size else 0.0) + intercept_step
+    direction = (_dot(X_ws, step) if ws.size else np.zeros(sw.size)) + intercept_step
     penalty_old = _penalty(w_old, problem.l1, problem.l2)
     # The penalty's change summed term by term: the difference of the two totals would lose
     # the small changes of the last iterations to rounding.
