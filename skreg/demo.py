@@ -72,10 +72,10 @@ def diabetes_study(quick, n_jobs):
 def china_study(quick, n_jobs):
     image = load_sample_image("china.jpg")
     pixels = image.reshape(-1, 3).astype(np.float32) / 255
-    pixels = pixels[:: 80 if quick else 10]
+    pixels = pixels[:: 80 if quick else 20]
     title = "Colour quantization of china.jpg"
     study = compare_regularizers(
-        VectorQuantizer(random_state=0), pixels, cv=3, n_jobs=n_jobs, random_state=0,
+        VectorQuantizer(16, random_state=0), pixels, cv=3, n_jobs=n_jobs, random_state=0,
         quick=quick,
     )
     return {title: study}, {title: (

@@ -1,5 +1,7 @@
 """Paths, cross-validated Elastic Net estimators and their display, against scikit-learn."""
 
+import warnings
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -226,7 +228,9 @@ def test_parallel_folds_give_the_same_scores(regression_data, estimator):
         X, y = classification_data(2)
         make = ElasticNetClassifierCV
     serial = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3).fit(X, y)
+    filters = list(warnings.filters)
     parallel = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3, n_jobs=2).fit(X, y)
+    assert warnings.filters == filters  # the caller's warning filters, untouched
     assert_array_equal(parallel.cv_scores_, serial.cv_scores_)
     assert_array_equal(parallel.coef_, serial.coef_)
 

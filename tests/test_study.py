@@ -6,13 +6,14 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skreg import (
     ElasticNetClassifier,
     ElasticNetRegressor,
+    ElasticNetRegressorCV,
     RegularizedNetClassifier,
     RegularizedNetRegressor,
     VectorQuantizer,
@@ -49,10 +50,10 @@ def net_study():
 def test_results_one_row_per_setting(linear_study):
     results = linear_study.results_
     assert list(results.columns) == COLUMNS
-    # baseline + ridge, elastic net and lasso over the same 5 alphas
-    assert len(results) == 1 + 3 * 5
+    # baseline + ridge, elastic net and lasso over the same 5 alphas + the path CV's choice
+    assert len(results) == 1 + 3 * 5 + 1
     assert list(results["regularizer"].unique()) == [
-        "baseline", "L2 (ridge)", "elastic net", "L1 (lasso)"]
+        "baseline", "L2 (ridge)", "elastic net", "L1 (lasso)", "path CV"]
     assert results.loc[0, "params"] == {}
     assert linear_study.base_estimator_[-1].alpha == 0.0
     lasso = results[results["regularizer"] == "L1 (lasso)"]
@@ -68,8 +69,20 @@ def test_best_choice_equals_gridsearchcv(linear_study, diabetes):
     search = GridSearchCV(linear_study.base_estimator_, grid, cv=KFold(4)).fit(*diabetes)
     assert linear_study.best_single_params_ == search.best_params_
     assert linear_study.best_score_ >= search.best_score_ - 1e-12
-    single = linear_study.results_[linear_study.results_["kind"] != "combination"]
+    single = linear_study.results_[linear_study.results_["kind"].isin(["baseline", "single"])]
     assert_allclose(single["mean_test_score"], search.cv_results_["mean_test_score"])
+
+
+def test_path_cv_row_is_the_nested_choice(linear_study, diabetes):
+    alphas = linear_study.sweeps_[0].values
+    tuned = make_pipeline(StandardScaler(), ElasticNetRegressorCV(
+        alphas=alphas, l1_ratio=[0.0, 0.5, 1.0], cv=3))
+    scores = cross_validate(tuned, *diabetes, cv=KFold(4))["test_score"]
+    row = linear_study.results_.iloc[-1]
+    assert row["kind"] == "tuned"
+    assert_allclose(row["mean_test_score"], scores.mean())
+    assert linear_study.summary()["best setting"].str.contains(
+        "chosen in each fold by ElasticNetRegressorCV").any()
 
 
 def test_classifier_best_choice_equals_gridsearchcv():

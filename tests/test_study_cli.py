@@ -39,7 +39,7 @@ def test_cli_classification_report(mixed_csv, tmp_path, capsys):
     assert (out / "results.csv").exists() and list(out.glob("*.png"))
     results = pd.read_csv(out / "results.csv")
     assert set(results["study"]) == {"linear model"}
-    assert len(results) == 1 + 3 * 5
+    assert len(results) == 1 + 3 * 5 + 1  # baseline, three paths, the path CV's choice
 
 
 def test_cli_regression_with_numeric_target(mixed_csv, tmp_path, capsys):

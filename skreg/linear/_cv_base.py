@@ -1,10 +1,13 @@
 """Cross-validation along warm-started Elastic Net paths: the part shared by both losses."""
 
+import contextlib
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -134,7 +137,17 @@ class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
             for train, test in folds
         )
         # Threads share X without copies; the compiled coordinate descent releases the GIL.
-        fold_scores = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+        with contextlib.ExitStack() as stack:
+            if effective_n_jobs(self.n_jobs) > 1:
+                # The logistic solver quiets its inner coordinate descent (a few epochs per
+                # call, its own stopping rule) with warnings.catch_warnings, which is not
+                # thread-safe: interleaved in threads, it lets those warnings through and can
+                # leave its "ignore" filter behind. Quiet them for all the threads here, and
+                # restore the caller's filters afterwards.
+                stack.enter_context(warnings.catch_warnings())
+                warnings.filterwarnings("ignore", category=ConvergenceWarning,
+                                        module=r"skreg\.linear\._weighted_enet")
+            fold_scores = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
         scores = np.asarray(fold_scores).reshape(len(l1_ratios), len(folds), -1)
         scores = np.ascontiguousarray(scores.transpose(0, 2, 1))
 

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 _TEST, _TRAIN, _BASE = "#1f77b4", "#ff7f0e", "#555555"
 
@@ -28,6 +29,9 @@ def _draw(ax, study, sweep, baseline):
                 np.r_[baseline["std_train_score"], train_std]
         if sweep.log:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # no crowded 2×10⁰, 3×10⁰ labels
+            if all(float(v).is_integer() for v in x):  # codebook sizes: label each one
+                ax.set_xticks(x, [f"{v:g}" for v in x])
     else:
         labels = ["off"] + [("on" if v is True else str(v)) for v in strengths]
         x = np.arange(len(labels), dtype=float)

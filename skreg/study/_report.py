@@ -49,49 +49,54 @@ def _slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "sweep"
 
 
-def _number(value, digits=4):
-    """Four significant digits: accuracies and R² read 0.9123, squared errors 0.0008123."""
+_SMALL = 0.01  # below this a study's scores (squared errors) are shown in significant digits
+
+
+def _number(value, digits=4, small=False):
+    """Accuracies and R² with four decimals (0.9123); small scores in 3 digits (0.000708)."""
     if value is None or not np.isfinite(value):
         return ""
-    return f"{value:.{digits}f}" if abs(value) >= 0.01 or value == 0 else f"{value:.{digits}g}"
+    return f"{value:.3g}" if small else f"{value:.{digits}f}"
 
 
-def _gain_cell(gain, standard_error):
+def _gain_cell(gain, standard_error, small):
     if not np.isfinite(gain):
         return '<td class="down">failed</td>'
     css = "up" if gain > 0 else "down" if gain < 0 else ""
     if abs(gain) <= standard_error:
         css += " noise"
-    return f'<td class="{css.strip()}">{_signed(gain)}</td>'
+    return f'<td class="{css.strip()}">{_signed(gain, small)}</td>'
 
 
 def _summary_table(study):
     table = study.summary()
     baseline = study.results_.iloc[0]
     standard_error = baseline["std_test_score"] / np.sqrt(study.n_splits_)
+    small = abs(study.baseline_score_) < _SMALL
     lines = ["<table><thead><tr><th>regularizer</th><th class=\"setting\">best setting</th>"
              f"<th>{escape(study.scoring_)} (CV)</th><th>± std</th><th>gain over baseline</th>"
              "<th>train − test gap</th><th>fit time (s)</th></tr></thead><tbody>"]
     for _, row in table.iterrows():
         css = ' class="baseline"' if row["regularizer"] == "baseline" else ""
         gain = ("<td></td>" if row["regularizer"] == "baseline"
-                else _gain_cell(row["gain"], standard_error))
+                else _gain_cell(row["gain"], standard_error, small))
         lines.append(
             f"<tr{css}><td>{escape(str(row['regularizer']))}</td>"
             f"<td class=\"setting\">{escape(row['best setting'])}</td>"
-            f"<td>{_number(row['test score'])}</td><td>{_number(row['std'])}</td>{gain}"
-            f"<td>{_number(row['train-test gap'])}</td>"
+            f"<td>{_number(row['test score'], small=small)}</td>"
+            f"<td>{_number(row['std'], small=small)}</td>{gain}"
+            f"<td>{_number(row['train-test gap'], small=small)}</td>"
             f"<td>{_number(row['fit time (s)'], 2)}</td></tr>"
         )
     lines.append("</tbody></table>")
     lines.append(
         f'<p class="legend">Scores are means over {study.n_splits_} cross-validation folds, '
         "every setting on the same folds. The gain is the test score minus the baseline's "
-        f"(the estimator with every regularizer off); grey gains are within the standard error "
-        f"of the baseline's mean ({standard_error:.4f}), too small to call. The train − test "
-        "gap measures overfitting: regularization usually narrows it. Fit times are means "
-        "over the folds; the first fits of a run also pay for starting PyTorch and the "
-        "worker processes.</p>"
+        f"({escape(study.baseline_)}); grey gains are within the standard error "
+        f"of the baseline's mean ({_number(standard_error, small=small)}), too small to call. "
+        "The train − test gap measures overfitting: regularization usually narrows it. Fit "
+        "times are means over the folds; the first fits of a run also pay for starting "
+        "PyTorch and the worker processes.</p>"
     )
     return "\n".join(lines)
 
@@ -103,12 +108,13 @@ def _count(value):
     return f"{value:.0f}" if value == round(value) else f"{value:.1f}"
 
 
-def _signed(value):
-    return ("+" if value > 0 else "") + _number(value)
+def _signed(value, small=False):
+    return ("+" if value > 0 else "") + _number(value, small=small)
 
 
 def _sweep_table(study, sweep):
     rows = study.results_[study.results_["regularizer"] == sweep.name]
+    small = abs(study.baseline_score_) < _SMALL
     extra = [(column, title) for column, title in (("n_iter", "iterations"),
                                                    ("best_epoch", "best epoch"))
              if rows[column].notna().any()]
@@ -118,9 +124,11 @@ def _sweep_table(study, sweep):
     for _, row in rows.iterrows():
         strength = describe({sweep.parameter: row["strength"]}).split("=", 1)[1]
         lines.append(
-            f"<tr><td>{escape(strength)}</td><td>{_number(row['mean_test_score'])}</td>"
-            f"<td>{_number(row['std_test_score'])}</td>"
-            f"<td>{_number(row['mean_train_score'])}</td><td>{_signed(row['gain'])}</td>"
+            f"<tr><td>{escape(strength)}</td>"
+            f"<td>{_number(row['mean_test_score'], small=small)}</td>"
+            f"<td>{_number(row['std_test_score'], small=small)}</td>"
+            f"<td>{_number(row['mean_train_score'], small=small)}</td>"
+            f"<td>{_signed(row['gain'], small)}</td>"
             + "".join(f"<td>{_count(row[column])}</td>" for column, _ in extra) + "</tr>"
         )
     lines.append("</tbody></table>")
@@ -156,13 +164,21 @@ def _study_html(study, index, title, description, folder):
         figure = study.plot([sweep.name], ncols=1)
         figure.savefig(folder / image, dpi=100)
         parts.append(_technique(sweep.name, image, _sweep_table(study, sweep)))
+    small = abs(study.baseline_score_) < _SMALL
     if study.combination_params_ is not None:
         row = study.results_[study.results_["kind"] == "combination"].iloc[0]
         table = (f"<p>{escape(describe(study.combination_params_))}: "
-                 f"{escape(study.scoring_)} {_number(row['mean_test_score'])} "
-                 f"(gain {_number(row['gain'])}, train − test gap "
-                 f"{_number(row['train_test_gap'])}).</p>")
+                 f"{escape(study.scoring_)} {_number(row['mean_test_score'], small=small)} "
+                 f"(gain {_signed(row['gain'], small)}, train − test gap "
+                 f"{_number(row['train_test_gap'], small=small)}).</p>")
         parts.append(_technique("combination", None, table))
+    tuned = study.results_[study.results_["kind"] == "tuned"]
+    if len(tuned):
+        row = tuned.iloc[0]
+        table = (f"<p>{escape(study.scoring_)} {_number(row['mean_test_score'], small=small)} "
+                 f"(gain {_signed(row['gain'], small)}, train − test gap "
+                 f"{_number(row['train_test_gap'], small=small)}).</p>")
+        parts.append(_technique("path CV", None, table))
     return "\n".join(parts)
 
 

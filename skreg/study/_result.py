@@ -27,14 +27,16 @@ class RegularizationStudy:
     Attributes
     ----------
     results_ : pandas.DataFrame
-        One row per setting scored: ``regularizer`` (the sweep's name, ``"baseline"`` or
-        ``"combination"``), ``kind``, ``parameter`` and ``strength`` (the swept hyperparameter
-        and its value), ``mean_test_score`` / ``std_test_score`` over the folds,
-        ``mean_train_score`` / ``std_train_score``, ``train_test_gap`` (train minus test: the
-        overfitting), ``gain`` (test score minus the baseline's), ``mean_fit_time`` (seconds),
-        ``n_iter`` and ``best_epoch`` (epochs run and epoch restored, averaged over the folds,
-        when the estimator reports them) and ``params`` (the hyperparameters set, with their
-        step prefix).
+        One row per setting scored: ``regularizer`` (the sweep's name, ``"baseline"``,
+        ``"combination"``, or ``"path CV"``: for a linear model, ``ElasticNetRegressorCV`` or
+        ``ElasticNetClassifierCV`` choosing alpha and l1_ratio on the same grid inside each
+        fold), ``kind``, ``parameter`` and ``strength`` (the swept hyperparameter and its
+        value), ``mean_test_score`` / ``std_test_score`` over the folds, ``mean_train_score`` /
+        ``std_train_score``, ``train_test_gap`` (train minus test: the overfitting), ``gain``
+        (test score minus the baseline's), ``mean_fit_time`` (seconds), ``n_iter`` and
+        ``best_epoch`` (epochs run and epoch restored, averaged over the folds, when the
+        estimator reports them) and ``params`` (the hyperparameters set, with their step
+        prefix).
     best_params_ : dict
         Hyperparameters (prefixed, ready for ``set_params`` on top of ``base_estimator_``) of
         the best setting found, single or combined; ``{}`` when the baseline is best.
@@ -72,7 +74,7 @@ class RegularizationStudy:
         self.baseline_score_ = rows[0]["mean_test_score"]
         self.results_ = results_frame(rows, self.baseline_score_)
         scores = np.nan_to_num(self.results_["mean_test_score"].to_numpy(), nan=-np.inf)
-        single = (self.results_["kind"] != "combination").to_numpy()
+        single = self.results_["kind"].isin(["baseline", "single"]).to_numpy()
         # First of the ties, as GridSearchCV's best_index_ over the candidates in this order.
         best_single = int(np.argmax(np.where(single, scores, -np.inf)))
         best = int(np.argmax(scores))
@@ -120,9 +122,14 @@ class RegularizationStudy:
             if best["kind"] == "single":
                 sweep = next(s for s in self.sweeps_ if s.name == name)
                 params = {sweep.prefix + sweep.parameter: best["strength"]}
+            setting = describe(params)
+            if best["kind"] == "baseline":
+                setting = self.baseline_
+            elif best["kind"] == "tuned":
+                setting = f"chosen in each fold by {type(next(iter(params.values()))).__name__}"
             rows.append({
                 "regularizer": name,
-                "best setting": self.baseline_ if best["kind"] == "baseline" else describe(params),
+                "best setting": setting,
                 "test score": best["mean_test_score"], "std": best["std_test_score"],
                 "gain": best["gain"], "train-test gap": best["train_test_gap"],
                 "fit time (s)": best["mean_fit_time"],

@@ -151,6 +151,23 @@ def _seeded(estimator, random_state):
     return estimator.set_params(**unset)
 
 
+_PATH_CV = "path CV"
+
+
+def _path_cv(parts, sweeps, scoring):
+    """``{step: [ElasticNet*CV]}`` over the linear sweeps' grid, for a Pipeline's last step."""
+    linear = [(prefix, part) for prefix, part in parts if isinstance(part, LINEAR) and prefix]
+    grid = [sweep for sweep in sweeps if sweep.parameter == "alpha" and "l1_ratio" in sweep.fixed]
+    if not linear or not grid:
+        return None
+    prefix, part = linear[-1]
+    tuned = _grids.path_cv_estimator(
+        part, alphas=grid[0].values, l1_ratios=[sweep.fixed["l1_ratio"] for sweep in grid],
+        scoring=scoring,
+    )
+    return {prefix[:-2]: [tuned]}
+
+
 def _combination(sweeps, rows, baseline_score, size=3):
     """The best values of the (at most ``size``) sweeps that beat the baseline most, merged.
 
@@ -180,7 +197,10 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     adversarial training or VQ bottleneck; a linear model with ``alpha=0``). Each regularizer
     is then swept on its own from that baseline, every setting scored on the same folds by
     :class:`~sklearn.model_selection.GridSearchCV`; finally the best settings of the (up to
-    three) regularizers that beat the baseline most are combined and scored too.
+    three) regularizers that beat the baseline most are combined and scored too. For a linear
+    model ending a Pipeline, the choice that :class:`~skreg.ElasticNetRegressorCV` (or
+    :class:`~skreg.ElasticNetClassifierCV`) makes on the same alpha × l1_ratio grid, by
+    inner cross-validation along warm-started paths, is scored on the same folds as well.
 
     Parameters
     ----------
@@ -233,7 +253,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     >>> model = make_pipeline(StandardScaler(), ElasticNetRegressor())
     >>> study = compare_regularizers(model, X, y, quick=True)
     >>> sorted(study.results_["regularizer"].unique())
-    ['L1 (lasso)', 'L2 (ridge)', 'baseline', 'elastic net']
+    ['L1 (lasso)', 'L2 (ridge)', 'baseline', 'elastic net', 'path CV']
     >>> study.best_score_ >= study.baseline_score_
     True
     """
@@ -294,6 +314,12 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     if combination is not None:
         cv_results["combination"] = search({k: [v] for k, v in combination.items()})
         rows += _rows([], cv_results["combination"], first="combination")
+    tuned = _path_cv(parts, sweeps, scoring) if regularizers is None else None
+    if tuned is not None:
+        # The cross-validated path inside each outer fold: what the user gets by letting
+        # ElasticNet*CV choose alpha and l1_ratio, scored on the same outer folds.
+        cv_results[_PATH_CV] = search(tuned)
+        rows += _rows([], cv_results[_PATH_CV], first=_PATH_CV, kind="tuned")
     return RegularizationStudy(
         estimator=estimator, base_estimator=base, sweeps=sweeps, rows=rows,
         cv_results=cv_results, scoring=scoring, n_splits=len(splits), shape=np.shape(X),
@@ -302,7 +328,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     )
 
 
-def _rows(sweeps, cv_results, first="baseline"):
+def _rows(sweeps, cv_results, first="baseline", kind=None):
     """One row per candidate of ``cv_results``: ``first``, then each sweep's values in order."""
     labels = [(first, None, None)] + [(sweep.name, sweep, value) for sweep in sweeps
                                       for value in sweep.values]
@@ -312,7 +338,7 @@ def _rows(sweeps, cv_results, first="baseline"):
         if sweep is not None:
             assert params[sweep.prefix + sweep.parameter] == value, (params, sweep)
         row = {
-            "regularizer": name, "kind": first if sweep is None else "single",
+            "regularizer": name, "kind": (kind or first) if sweep is None else "single",
             "parameter": "" if sweep is None else sweep.parameter,
             "strength": None if sweep is None else value,
             "params": dict(params),

@@ -98,6 +98,14 @@ TECHNIQUES = {
         "Lloyd (1982), Least squares quantization in PCM, IEEE Trans. Information Theory 28; "
         "Gray (1984), Vector quantization, IEEE ASSP Magazine 1.",
     ),
+    "path CV": (
+        "ElasticNetRegressorCV / ElasticNetClassifierCV choose alpha and l1_ratio themselves, "
+        "by an inner 3-fold cross-validation along warm-started regularization paths on the "
+        "grid above; here that choice is made inside each outer training fold and scored on "
+        "its test fold: what you get by handing the choice to the estimator.",
+        "Friedman, Hastie & Tibshirani (2010), Regularization paths for generalized linear "
+        "models via coordinate descent, Journal of Statistical Software 33.",
+    ),
     "combination": (
         "The best setting of every regularizer that beat the baseline, all at once. "
         "Regularizers interact: their gains rarely add up, and two can undo each other.",
