@@ -9,7 +9,6 @@
   of tensors, the form the estimators pickle (and ``skops.io`` can load without trusting torch).
 """
 
-import copy
 import dis
 import warnings
 from contextlib import contextmanager
@@ -66,7 +65,7 @@ class TrainingState:
 
     def __init__(self, net):
         self.module = _module_attributes(net.module_)
-        self.optimizer = copy.deepcopy(net.optimizer_.state_dict())
+        self.optimizer = _clone_tensors(net.optimizer_.state_dict())
         self.n_epochs = len(net.history)
 
     @torch.no_grad()
@@ -84,6 +83,17 @@ class TrainingState:
                 setattr(submodule, key, value)
         net.optimizer_.load_state_dict(self.optimizer)
         del net.history[self.n_epochs:]
+
+
+def _clone_tensors(obj):
+    """A copy of nested dicts / lists with every tensor cloned (cheaper than deepcopy)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {key: _clone_tensors(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_clone_tensors(value) for value in obj)
+    return obj
 
 
 def tensors_to_numpy(obj):
