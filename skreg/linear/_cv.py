@@ -11,7 +11,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 
 from skreg.linear._cv_base import CV_PARAMETER_CONSTRAINTS, ElasticNetCVMixin
-from skreg.linear._elastic_net import ElasticNetRegressor
+from skreg.linear._elastic_net import ElasticNetRegressor, check_squared_error_scale
 from skreg.linear._logistic import ElasticNetClassifier
 from skreg.linear._path import (
     logistic_gradient_at_zero,
@@ -213,9 +213,11 @@ class ElasticNetRegressorCV(RegressorMixin, ElasticNetCVMixin):
         return dict(accept_sparse="csc", dtype=[np.float64, np.float32], y_numeric=True,
                     accept_large_sparse=False)
 
-    def _prepare_targets(self, y):
-        return check_array(y, ensure_2d=False, dtype=None, input_name="y").astype(
+    def _prepare_targets(self, y, X):
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y").astype(
             np.float64, copy=False)
+        check_squared_error_scale(y, X.dtype)  # the path runs in X's dtype
+        return y
 
     def _gradient_at_zero(self, X, y, sample_weight):
         return squared_error_gradient_at_zero(X, y, sample_weight, self.fit_intercept)
@@ -349,7 +351,7 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
         return dict(accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
                     accept_large_sparse=False)
 
-    def _prepare_targets(self, y):
+    def _prepare_targets(self, y, X):
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:

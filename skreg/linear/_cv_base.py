@@ -94,7 +94,7 @@ class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
         # anywhere leaves this estimator as it was.
         X_input, y_input, sample_weight_input = X, y, sample_weight
         X, y, record = validate_fit_data(self, X, y, **self._validate_X_kwargs())
-        targets = self._prepare_targets(y)
+        targets = self._prepare_targets(y, X)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         self._check_weighted_targets(targets, sample_weight)
         l1_ratios = check_l1_ratios(self.l1_ratio)

@@ -20,6 +20,18 @@ from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
 
 
+def check_squared_error_scale(y, dtype):
+    """Raise if the squared error of ``y`` overflows in ``dtype`` (every solver would then
+    return garbage, e.g. all-zero weights, without a word)."""
+    dtype = np.result_type(y, dtype)
+    y_magnitude = float(np.abs(y).max(initial=0.0))
+    if y_magnitude > np.sqrt(np.finfo(dtype).max / max(len(y), 1)):
+        raise ValueError(
+            f"y has values of magnitude up to {y_magnitude:.3g}, too large for the squared "
+            f"error in {dtype}: rescale y."
+        )
+
+
 class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, BaseEstimator):
     """Linear regression with L1, L2 or Elastic Net penalty, all on one scale.
 
@@ -230,13 +242,7 @@ class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, Ba
         if coordinate_descent:
             # check_input=False below skips this conversion inside the solver.
             y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")
-        y_magnitude = float(np.abs(y).max(initial=0.0))
-        # Beyond this the sum of squared errors overflows and every solver returns garbage.
-        if y_magnitude > np.sqrt(np.finfo(np.result_type(y, X.dtype)).max / max(len(y), 1)):
-            raise ValueError(
-                f"y has values of magnitude up to {y_magnitude:.3g}, too large for the squared "
-                f"error in {np.result_type(y, X.dtype)}: rescale y."
-            )
+        check_squared_error_scale(y, X.dtype)
         # The compiled solvers run as one call: the fit is one task for sklearn's callbacks.
         task = FitTask(self, X_input, y, sample_weight)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
