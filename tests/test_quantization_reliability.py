@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io as sio
 from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
@@ -218,7 +219,6 @@ def test_interrupted_fit_and_partial_fit_keep_the_previous_state(blobs, monkeypa
 
 @pytest.mark.parametrize("params", [{}, {"n_subspaces": 2, "n_stages": 2}])
 def test_skops_round_trip_trusts_only_the_public_class(blobs, tmp_path, params):
-    sio = pytest.importorskip("skops.io")
     vq = VectorQuantizer(8, batch_size=200, random_state=0, **params)
     vq.partial_fit(blobs[:600])
     path = tmp_path / "vq.skops"

@@ -11,7 +11,9 @@ import pickle
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
+import skops.io as sio
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification
@@ -86,7 +88,6 @@ def test_failed_partial_fit_restores_weights_optimizer_state_and_history():
 
 
 def test_failed_refit_keeps_classes_and_feature_names():
-    pd = pytest.importorskip("pandas")
     X, y = _data()
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
     clf = _net().fit(frame, np.array(["a", "b"])[y])
@@ -139,7 +140,6 @@ def test_predictions_match_a_single_forward_pass_across_batches():
 
 @pytest.mark.parametrize("cls", [RegularizedNetClassifier, RegularizedNetRegressor])
 def test_skops_and_pickle_hold_no_torch_object_and_keep_training(cls, tmp_path):
-    sio = pytest.importorskip("skops.io")
     X, y = _data()
     y = y if cls is RegularizedNetClassifier else X[:, 0]
     est = _net(cls, batch_norm=True, dropout=0.1, vq_codes=4).fit(X, y)
