@@ -16,6 +16,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from skreg import VectorQuantizer
 from skreg.quantization import _kmeans
+from skreg.quantization._product import ProductCodebook
+from skreg.quantization._residual import ResidualCodec
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +99,27 @@ def test_distances_match_euclidean_distances_and_are_zero_to_own_code(blobs, par
         np.testing.assert_allclose(
             full, euclidean_distances(X[:50].astype(np.float64), vq.codebook_), rtol=1e-6
         )
+
+
+def test_near_ties_are_settled_exactly_in_codes_and_quantized_rows():
+    # Rows a millionth away from the bisector of two codes of scale 100: the float32 expansion
+    # of the squared distances cannot tell the two codes apart.
+    rng = np.random.default_rng(0)
+    codebook = (100 * rng.standard_normal((16, 8))).astype(np.float32)
+    first = rng.integers(16, size=20_000)
+    second = (first + 1 + rng.integers(15, size=first.size)) % 16
+    t = 0.5 + rng.uniform(-1e-6, 1e-6, size=(first.size, 1))
+    X = (codebook[first] * (1 - t) + codebook[second] * t).astype(np.float32)
+    truth = brute_force_codes(X, codebook)
+    expanded = (codebook**2).sum(axis=1) - 2 * X @ codebook.T
+    assert np.mean(expanded.argmin(axis=1) != truth) > 1e-3
+    # Without a center the search frame is the data's own, so brute force is the reference.
+    one_stage = ResidualCodec([ProductCodebook([codebook], [slice(0, 8)])])
+    np.testing.assert_array_equal(one_stage.encode(X)[:, 0], truth)  # settled after all chunks
+    np.testing.assert_array_equal(one_stage.quantize(X), codebook[truth])
+    fine = ProductCodebook([codebook / 1000], [slice(0, 8)])
+    two_stages = ResidualCodec([ProductCodebook([codebook], [slice(0, 8)]), fine])
+    np.testing.assert_array_equal(two_stages.encode(X)[:, 0], truth)  # settled per chunk
 
 
 def test_distances_on_offset_data_are_exact(blobs):

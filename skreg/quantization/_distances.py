@@ -25,9 +25,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
 
-# Scores of one chunk (rows x n_codes) take about this many bytes: small enough to stay in the
-# core's own cache while the argmin reads them back.
-_CHUNK_BYTES = 1 << 19
+# Scores of one chunk (rows x n_codes) take about this many bytes. Each chunk costs a dozen
+# small numpy calls that hold the GIL, so chunks must be large enough for the matrix product
+# and the argmins (which release it) to dominate: on 200,000 x 64 rows and 256 codes, 2 MiB
+# was the fastest of 0.25-8 MiB with one or two threads (benchmarks/bench_vq.py).
+_CHUNK_BYTES = 1 << 21
 _MIN_CHUNK_ROWS = 256
 _MAX_CHUNK_ROWS = 16384
 # Elements of the (rows, n_codes, n_features) differences of one exact re-check.
@@ -244,6 +246,7 @@ class CodebookSearch:
         self.augmented[n_features] = last
         self._sparse_terms = None
         self._centred64 = None
+        self._settle_terms = None
 
     def _sparse(self):
         if self._sparse_terms is None:
@@ -263,6 +266,13 @@ class CodebookSearch:
             scores = np.asarray(x_chunk @ minus_two_codes)
             scores += norms
             return scores, row_norms(x_chunk, squared=True), max_norm
+        scores, staging = self._dense_scores(x_chunk, out)
+        x_sq_norms = np.einsum("ij,ij->i", staging, staging)
+        return scores, x_sq_norms, self.max_code_norm + self.norm_margin
+
+    def _dense_scores(self, x_chunk, out):
+        """Scores of dense rows, and the rows they were computed from (a view of ``out``)."""
+        n_rows, n_features = x_chunk.shape
         if out is None:
             out = Workspace(n_rows, self.n_codes, n_features, self.codebook.dtype)
         staging = out.staging[:n_rows, : n_features + 1]
@@ -271,9 +281,8 @@ class CodebookSearch:
         else:
             np.subtract(x_chunk, self.center, out=staging[:, :n_features])
         staging[:, n_features] = 1
-        x_sq_norms = np.einsum("ij,ij->i", staging[:, :n_features], staging[:, :n_features])
         scores = np.matmul(staging, self.augmented, out=out.scores[:n_rows, : self.n_codes])
-        return scores, x_sq_norms, self.max_code_norm + self.norm_margin
+        return scores, staging[:, :n_features]
 
     def _exact(self, x_rows):
         """Exact squared distances of a few rows (in the search frame) to every code."""
@@ -335,11 +344,71 @@ class CodebookSearch:
         ties = np.flatnonzero(second - best <= slack)
         return labels, best, second, x_sq_norms, slack, ties
 
-    def labels(self, x_chunk, out=None):
-        """Nearest code of each row (exact: near ties are decided by the exact distances)."""
-        labels, _, _, _, _, ties = self._labels_and_ties(x_chunk, out)
+    def labels(self, x_chunk, out=None, unsettled=None):
+        """Nearest code of each row (exact: near ties are decided by the exact distances).
+
+        ``predict`` runs this on every row, so the check for near ties costs one more argmin
+        over the chunk and no per-row comparison: the winning score of each row is raised by
+        its rounding bound, and a row whose argmin then changes has a runner-up close enough
+        to matter. Those few rows are settled by :meth:`settle`: here, or, when ``unsettled``
+        is a list, by the caller, to which their indices in the chunk are appended (settling
+        costs a dozen small numpy calls, worth doing once for all chunks).
+        """
+        if sp.issparse(x_chunk) or self.n_codes == 1:
+            labels, _, _, _, _, ties = self._labels_and_ties(x_chunk, out)
+            if ties.size:
+                labels[ties] = self._exact(x_chunk[ties]).argmin(axis=1)
+            return labels
+        scores, staging = self._dense_scores(x_chunk, out)
+        n_rows, n_features = staging.shape
+        labels = scores.argmin(axis=1)
+        # With T = (||x|| + ||m|| + max ||c||)^2 >= |score|, the bound is (d + 2) eps T; the
+        # bump is (d + 3) eps T, which covers the addition's own rounding (< eps T) and is
+        # more than one ulp of the winner, so that an exact tie is caught too.
+        bump = np.sqrt(np.einsum("ij,ij->i", staging, staging))
+        bump += self.norm_margin + self.max_code_norm
+        bump *= bump
+        bump *= self.error_factor * (n_features + 3) / (n_features + 2)
+        flat = scores.reshape(-1)  # a view: the workspace is C-contiguous per chunk
+        picked = np.arange(0, n_rows * self.n_codes, self.n_codes)
+        picked += labels
+        flat[picked] += bump
+        flagged = np.flatnonzero(scores.argmin(axis=1) != labels)
+        if unsettled is not None:
+            unsettled.append(flagged)
+        elif flagged.size:
+            labels[flagged] = self.settle(x_chunk[flagged])
+        return labels
+
+    def settle(self, x_rows):
+        """Exact nearest codes of some rows: float64 scores, and differences for near ties."""
+        step = chunk_rows(self.n_codes)
+        if x_rows.shape[0] > step:  # bounded memory even when many rows are near ties
+            return np.concatenate(
+                [
+                    self.settle(x_rows[start : start + step])
+                    for start in range(0, x_rows.shape[0], step)
+                ]
+            )
+        if self._settle_terms is None:
+            codes = self.centred.astype(np.float64)
+            self._settle_terms = (codes, -2 * codes.T, np.einsum("ij,ij->i", codes, codes))
+        codes, minus_two_codes, code_sq = self._settle_terms
+        x_rows = centred(x_rows, self.center, self.codebook.dtype).astype(np.float64)
+        x_sq = np.einsum("ij,ij->i", x_rows, x_rows)
+        scores = x_rows @ minus_two_codes
+        scores += code_sq
+        labels = scores.argmin(axis=1)
+        index = np.arange(labels.size)
+        best = scores[index, labels].copy()
+        scores[index, labels] = np.inf
+        slack = np.sqrt(x_sq)
+        slack += self.max_code_norm
+        slack *= slack
+        slack *= (codes.shape[1] + 2) * float(np.finfo(np.float64).eps)
+        ties = np.flatnonzero(scores.min(axis=1) - best <= slack)
         if ties.size:
-            labels[ties] = self._exact(x_chunk[ties]).argmin(axis=1)
+            labels[ties] = exact_sq_distances(x_rows[ties], codes).argmin(axis=1)
         return labels
 
     def sq_distances(self, x_chunk):

@@ -40,20 +40,30 @@ class ProductCodebook:
         """The block codebooks side by side: row k holds code k of every block."""
         return np.hstack(self.codebooks)
 
-    def encode_chunk(self, x_chunk, codes_out, distances_out=None, buffer=None):
+    def encode_chunk(self, x_chunk, codes_out, distances_out=None, buffer=None, unsettled=None):
         """Write each block's nearest code (and optionally Euclidean distances to every code).
 
         ``codes_out`` is (rows, n_blocks); ``distances_out`` is (rows, n_blocks * n_codes).
-        Codes are exact nearest codes; distances are within ``_DISTANCE_RTOL`` relative (0 for
-        a row equal to a code).
+        Codes are exact nearest codes, unless ``unsettled`` (one list per block) is given: the
+        chunk's rows whose codes :meth:`settle` must still decide are then appended to it.
+        Distances are within ``_DISTANCE_RTOL`` relative (0 for a row equal to a code).
         """
         n_codes = self.n_codes
         for block, (columns, search) in enumerate(zip(self.slices, self.searches, strict=True)):
             part = x_chunk[:, columns]
-            codes_out[:, block] = search.labels(part, out=buffer)
+            pending = None if unsettled is None else unsettled[block]
+            codes_out[:, block] = search.labels(part, out=buffer, unsettled=pending)
             if distances_out is not None:
                 distances = np.sqrt(search.sq_distances(part))
                 distances_out[:, block * n_codes : (block + 1) * n_codes] = distances
+
+    def settle(self, X, rows_by_block):
+        """Decide the codes that ``encode_chunk`` left unsettled: ``rows_by_block[b]`` are the
+        rows of ``X`` whose code in block ``b`` is open. Yields ``(block, rows, codes)``."""
+        for block, rows in enumerate(rows_by_block):
+            if rows.size:
+                part = X[rows][:, self.slices[block]]
+                yield block, rows, self.searches[block].settle(part)
 
     def decode(self, codes, dtype):
         """Vectors rebuilt from codes of shape (rows, n_blocks)."""
