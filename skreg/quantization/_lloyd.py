@@ -230,6 +230,7 @@ def lloyd(
     counts = np.bincount(labels, weights=weights, minlength=n_codes).astype(np.float64)
     previous_inertia = np.inf
     n_iter = 0
+    step = 1.0
     while True:
         code_sq_norms = row_norms(codebook.astype(np.float64), squared=True)
         inertia = total_sq_norm - 2 * np.sum(codebook * sums) + np.dot(counts, code_sq_norms)
@@ -237,9 +238,13 @@ def lloyd(
         if progress is not None:
             progress(n_iter, inertia)
         improvement = previous_inertia - inertia
-        converged = n_iter > 0 and 0 <= improvement <= tol * previous_inertia
-        # Over-relaxed steps overshoot at times: take plain means after a step that did not pay.
-        step = relaxation if improvement > 0 else 1.0
+        # An over-relaxed step can land at about the inertia it left by overshooting, which is
+        # no sign of convergence: only a plain step's small improvement counts.
+        small = 0 <= improvement <= tol * previous_inertia
+        converged = n_iter > 0 and small and step == 1.0
+        # Over-relaxed steps overshoot at times: take plain means after a step that did not pay
+        # (or that would have stopped the fit).
+        step = relaxation if improvement > 0 and not small else 1.0
         has_empty = False
         if np.any(counts == 0):
             candidates = _movable(X, codebook, labels, x_sq_norms, weights, center)
