@@ -55,6 +55,7 @@ from skreg.neural._state import (
 from skreg.neural._threads import thread_policy
 from skreg.utils._callbacks import CallbackSupportMixin
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._interrupts import replace_attributes, sigint_deferred
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -383,8 +384,7 @@ class _BaseRegularizedNet(
 
     def _commit(self, fitted):
         """Take over every attribute of ``fitted`` (a scratch copy) in one step."""
-        self.__dict__.clear()
-        self.__dict__.update(fitted.__dict__)
+        replace_attributes(self, fitted.__dict__)
 
     @thread_policy()
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
@@ -477,9 +477,12 @@ class _BaseRegularizedNet(
                 try:
                     _train(net, train)
                 except KeyboardInterrupt:
-                    if net.rewind_to_last_epoch() and len(net.history_) > n_before:
-                        self._set_fitted_net(net, device, interrupted=True)
-                        on_interrupt(self)
+                    with sigint_deferred():  # a second Ctrl-C must not stop this half done
+                        kept = net.rewind_to_last_epoch() and len(net.history_) > n_before
+                        if kept:
+                            self._set_fitted_net(net, device, interrupted=True)
+                            on_interrupt(self)
+                    if kept:
                         warnings.warn(
                             f"Training was interrupted; the estimator keeps the network of "
                             f"epoch {len(net.history_)}, the last completed one "

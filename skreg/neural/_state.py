@@ -16,6 +16,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from skreg.utils._interrupts import sigint_deferred
+
 # Inputs or targets above this magnitude overflow float32 once squared (3.4e38) or multiplied by
 # a weight of order one and summed: an error before training. Far from order one (above
 # _LARGE_SCALE or below its inverse): a warning, since the initialization assumes unit scale.
@@ -165,8 +167,9 @@ def _train_in_place(net, train, callbacks):
         net.initialize_callbacks()
         net.partial_fit(train)
     except BaseException:
-        state.restore(net)
-        net.max_epochs, net.callbacks, net.callbacks_ = saved
+        with sigint_deferred():  # a second Ctrl-C must not leave the restore half done
+            state.restore(net)
+            net.max_epochs, net.callbacks, net.callbacks_ = saved
         raise
     finally:
         _close_callbacks(net)

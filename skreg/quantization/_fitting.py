@@ -18,6 +18,7 @@ from skreg.quantization._residual import (
     requires_dense,
 )
 from skreg.quantization._validation import check_training_rows, initial_codebook
+from skreg.utils._interrupts import replace_attributes
 
 
 def generator(random_state):
@@ -209,6 +210,5 @@ def transaction(estimator):
     try:
         yield
     except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(saved)
+        replace_attributes(estimator, saved)
         raise
