@@ -120,7 +120,7 @@ def test_count_follows_the_load_between_epochs(digits, user_threads, monkeypatch
             super().on_epoch_end(net, **kwargs)
             others[0] = 10  # other processes take the cores after the first epoch
 
-    monkeypatch.setattr("skreg.neural._base.RegularizedNet", LoadArrives)
+    monkeypatch.setattr("skreg.neural._building.RegularizedNet", LoadArrives)
     torch.set_num_threads(4)
     RegularizedNetClassifier((16,), batch_size=200, max_iter=3).fit(*digits)
     assert counts_in_training == [4, 1, 1]

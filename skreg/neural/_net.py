@@ -10,7 +10,7 @@
     loss.backward(); optimizer.step()
 
 Extension points (each regularizer is one small piece; the estimator only wires them together,
-see ``_BaseRegularizedNet._build_*`` in ``_base.py``):
+see the ``_build_*`` methods in ``_building.py``, which ``_BaseRegularizedNet`` inherits):
 
 - **Batch transforms** (input noise, mixup, image shifts): callables ``transform(X, y,
   generator) -> (X, y)`` applied in order to training batches only, before the forward pass;
