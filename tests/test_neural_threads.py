@@ -203,3 +203,35 @@ def test_work_estimate_counts_the_built_layers(digits):
     custom = torch.nn.Sequential(torch.nn.Linear(64, 12), torch.nn.ReLU(), torch.nn.Linear(12, 10))
     work = flops_per_sample(RegularizedNetClassifier(module=custom), 64, 10)
     assert work == 64 * 12 + 12 + 12 * 10 + 10  # its parameters, biases included
+
+
+@pytest.mark.skipif(threads.own_runnable_threads() is None, reason="needs Linux's /proc")
+def test_threads_of_this_process_are_not_counted_as_other_work(monkeypatch):
+    # Two threads of ours doing numpy work (BLAS threads spinning after a call look the same).
+    stop = threading.Event()
+
+    def work():
+        a = np.random.default_rng(0).random((500, 500))
+        while not stop.is_set():
+            a @ a
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        assert threads.own_runnable_threads() >= 3  # the two workers and the reader
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    # The arithmetic, with the machine's counts fixed: 5 tasks running, 3 of them ours.
+    loadavg = "0.5 0.4 0.3 5/200 1234\n"
+    monkeypatch.setattr(threads, "open", lambda *a, **k: __import__("io").StringIO(loadavg),
+                        raising=False)
+    monkeypatch.setattr(threads, "own_runnable_threads", lambda: 3)
+    assert threads.other_runnable_tasks() == 2
+    assert threads.other_runnable_tasks(own_threads=4) == 1  # torch's pool counted as ours
+    monkeypatch.setattr(threads, "own_runnable_threads", lambda: None)  # /proc unreadable
+    assert threads.other_runnable_tasks() == 4
+    loadavg = "0.5 0.4 0.3 1/200 1234\n"
+    assert threads.other_runnable_tasks() == 0

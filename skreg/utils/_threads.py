@@ -18,8 +18,9 @@ The count for a call is therefore:
    calls running at the same time, at most ``torch.get_num_threads()`` as the caller set it
    (``torch.set_num_threads``, ``threadpoolctl.threadpool_limits`` and joblib's limit in a
    worker of a parallel search all show there), and at most the cores that other runnable
-   tasks leave idle right now (Linux: the running-task count of ``/proc/loadavg``; elsewhere
-   the 1-minute load average), looked at again at each epoch of a training call
+   tasks leave idle right now (Linux: the running-task count of ``/proc/loadavg`` less this
+   process's own running threads, read from ``/proc/self/task``; elsewhere the 1-minute load
+   average), looked at again at each epoch of a training call
    (:func:`retune_threads`), since other processes come and go during a long fit.
 
 ``torch.set_num_threads`` changes the calling thread's OpenMP setting and the value threads
@@ -71,16 +72,39 @@ def available_cores():
     return max(1, min(cores, _quota_cores()))
 
 
+def own_runnable_threads():
+    """Threads of this process running or waiting for a core now (Linux), else None.
+
+    Besides the caller: torch's pool threads spinning between parallel regions, and BLAS
+    threads that keep spinning for a while after a numpy or scikit-learn call (OpenBLAS's
+    for up to a fraction of a second). They are ours, and idle soon: not other work.
+    """
+    try:
+        n_running = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat", "rb") as file:
+                stat = file.read()
+            # The state follows the command name, which is in parentheses and may hold spaces.
+            n_running += stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] == b"R"
+        return n_running
+    except (OSError, ValueError):  # a thread ended while we read: counted or not, no matter
+        return None
+
+
 def other_runnable_tasks(own_threads=1):
-    """Tasks besides ours that want a core now (Linux), else the 1-minute load average.
+    """Tasks of other processes that want a core now (Linux), else the 1-minute load average.
 
     ``own_threads``: this call's threads that may be running (the reader, and torch's pool
-    threads that spin between parallel regions during training).
+    threads that spin between parallel regions during training), counted when this process's
+    own running threads cannot be read.
     """
     try:
         with open("/proc/loadavg") as file:
             running = int(file.read().split()[3].split("/")[0])
-        return max(0, running - own_threads)
+        if running <= own_threads:
+            return 0  # the common quiet case: no need to read our threads (~0.2 ms)
+        own = own_runnable_threads()
+        return max(0, running - (own_threads if own is None else max(own, own_threads)))
     except (OSError, ValueError, IndexError):
         pass
     try:
