@@ -46,6 +46,14 @@ def classification_data(n_classes, n_samples=90):
 TIGHT = dict(tol=1e-10, max_iter=100_000)
 
 
+def cv_problem(estimator, regression_data):
+    """The CV estimator class named by ``estimator`` and data for it (binary for the classifier)."""
+    if estimator == "regressor":
+        X, y, _ = regression_data
+        return ElasticNetRegressorCV, X, y
+    return (ElasticNetClassifierCV, *classification_data(2))
+
+
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("to_sparse", [np.asarray, sparse.csr_matrix], ids=["dense", "sparse"])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
@@ -155,12 +163,7 @@ def test_classifier_chooses_what_grid_search_chooses(n_classes, scoring):
 
 @pytest.mark.parametrize("estimator", ["regressor", "classifier"])
 def test_1se_rule_matches_a_hand_computation(regression_data, estimator):
-    if estimator == "regressor":
-        X, y, _ = regression_data
-        make = ElasticNetRegressorCV
-    else:
-        X, y = classification_data(2)
-        make = ElasticNetClassifierCV
+    make, X, y = cv_problem(estimator, regression_data)
     settings = dict(l1_ratio=[0.5, 1.0], alphas=10, cv=5)
     by_min = make(**settings).fit(X, y)
     by_1se = make(alpha_rule="1se", **settings).fit(X, y)
@@ -182,12 +185,7 @@ def test_1se_rule_matches_a_hand_computation(regression_data, estimator):
 
 @pytest.mark.parametrize("estimator", ["regressor", "classifier"])
 def test_sparse_equals_dense(regression_data, estimator):
-    if estimator == "regressor":
-        X, y, _ = regression_data
-        make = ElasticNetRegressorCV
-    else:
-        X, y = classification_data(2)
-        make = ElasticNetClassifierCV
+    make, X, y = cv_problem(estimator, regression_data)
     dense = make(l1_ratio=0.8, alphas=6, cv=3, tol=1e-7).fit(X, y)
     sparse_fit = make(l1_ratio=0.8, alphas=6, cv=3, tol=1e-7).fit(sparse.csr_matrix(X), y)
     assert_allclose(sparse_fit.alphas_, dense.alphas_)
@@ -198,12 +196,7 @@ def test_sparse_equals_dense(regression_data, estimator):
 
 @pytest.mark.parametrize("estimator", ["regressor", "classifier"])
 def test_integer_weights_equal_repeated_rows(regression_data, estimator):
-    if estimator == "regressor":
-        X, y, _ = regression_data
-        make = ElasticNetRegressorCV
-    else:
-        X, y = classification_data(2)
-        make = ElasticNetClassifierCV
+    make, X, y = cv_problem(estimator, regression_data)
     weights = np.random.RandomState(2).randint(0, 3, size=len(y))
     # The folds follow the rows: a repeated row stays in its row's fold.
     fold_of_row = np.arange(len(y)) % 3
@@ -221,12 +214,7 @@ def test_integer_weights_equal_repeated_rows(regression_data, estimator):
 
 @pytest.mark.parametrize("estimator", ["regressor", "classifier"])
 def test_parallel_folds_give_the_same_scores(regression_data, estimator):
-    if estimator == "regressor":
-        X, y, _ = regression_data
-        make = ElasticNetRegressorCV
-    else:
-        X, y = classification_data(2)
-        make = ElasticNetClassifierCV
+    make, X, y = cv_problem(estimator, regression_data)
     serial = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3).fit(X, y)
     filters = list(warnings.filters)
     parallel = make(l1_ratio=[0.5, 1.0], alphas=5, cv=3, n_jobs=2).fit(X, y)

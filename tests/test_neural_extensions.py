@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from callback_helpers import StopAfter
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.callback import ProgressBar, ScoringMonitor
@@ -234,27 +235,6 @@ def test_sklearn_callbacks_count_the_epochs_actually_trained(digits):
     for _ in range(3):
         clf.partial_fit(X, y, classes=np.arange(10))
         assert len(_epoch_rows(monitor)) == 1  # one epoch task per partial_fit
-
-
-class StopAfter:
-    """A scikit-learn callback asking to stop after a number of tasks."""
-
-    def __init__(self, n_tasks):
-        self.n_tasks = n_tasks
-        self.seen = 0
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context):
-        self.seen += 1
-        return self.seen >= self.n_tasks
 
 
 def test_an_sklearn_callback_can_stop_training(digits):

@@ -205,7 +205,10 @@ def test_work_estimate_counts_the_built_layers(digits):
     assert work == 64 * 12 + 12 + 12 * 10 + 10  # its parameters, biases included
 
 
-@pytest.mark.skipif(threads.own_runnable_threads() is None, reason="needs Linux's /proc")
+@pytest.mark.skipif(
+    threads.own_runnable_threads() is None,
+    reason="reads this process's threads from /proc/self/task, which only Linux has",
+)
 def test_threads_of_this_process_are_not_counted_as_other_work(monkeypatch):
     # Two threads of ours doing numpy work (BLAS threads spinning after a call look the same).
     stop = threading.Event()

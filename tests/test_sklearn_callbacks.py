@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from callback_helpers import StopAfter
 from numpy.testing import assert_allclose
 from sklearn.callback import ProgressBar, ScoringMonitor
 from sklearn.datasets import make_classification, make_regression
@@ -81,26 +82,8 @@ def test_proximal_newton_iterations_are_tasks(n_classes):
     assert scores[-1] == pytest.approx(get_scorer("neg_log_loss")(clf, X, y))
     assert scores[0] < scores[-1]  # the loss falls over the iterations
     # a callback asking to stop ends the iterations there
-    clf_stopped = ElasticNetClassifier(alpha=0.01, l1_ratio=0.5).set_callbacks(_StopAfter(1))
+    clf_stopped = ElasticNetClassifier(alpha=0.01, l1_ratio=0.5).set_callbacks(StopAfter(1))
     assert clf_stopped.fit(X, y).n_iter_[0] == 1
-
-
-class _StopAfter:
-    def __init__(self, n_tasks):
-        self.n_tasks, self.seen = n_tasks, 0
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context):
-        self.seen += 1
-        return self.seen >= self.n_tasks
 
 
 # ---- cross-validated linear estimators: the path ---------------------------------------------

@@ -245,8 +245,7 @@ class CodebookSearch:
             last += 2 * (self.centred.astype(np.float64) @ self.center.astype(np.float64))
         self.augmented[n_features] = last
         self._sparse_terms = None
-        self._centred64 = None
-        self._settle_terms = None
+        self._codes64 = None
 
     def _sparse(self):
         if self._sparse_terms is None:
@@ -284,12 +283,17 @@ class CodebookSearch:
         scores = np.matmul(staging, self.augmented, out=out.scores[:n_rows, : self.n_codes])
         return scores, staging[:, :n_features]
 
+    def _float64_codes(self):
+        """``(codes, ||c||^2, -2 C^T)`` of the search codes in float64, computed once."""
+        if self._codes64 is None:
+            codes = self.centred.astype(np.float64)
+            self._codes64 = (codes, np.einsum("ij,ij->i", codes, codes), -2 * codes.T)
+        return self._codes64
+
     def _exact(self, x_rows):
         """Exact squared distances of a few rows (in the search frame) to every code."""
-        if self._centred64 is None:
-            self._centred64 = self.centred.astype(np.float64)
         x_rows = centred(x_rows, self.center, self.codebook.dtype).astype(np.float64)
-        return exact_sq_distances(x_rows, self._centred64)
+        return exact_sq_distances(x_rows, self._float64_codes()[0])
 
     def nearest(self, x_chunk, out=None, with_second=False):
         """Nearest code of each row, its squared distance and the second's.
@@ -390,10 +394,7 @@ class CodebookSearch:
                     for start in range(0, x_rows.shape[0], step)
                 ]
             )
-        if self._settle_terms is None:
-            codes = self.centred.astype(np.float64)
-            self._settle_terms = (codes, -2 * codes.T, np.einsum("ij,ij->i", codes, codes))
-        codes, minus_two_codes, code_sq = self._settle_terms
+        codes, code_sq, minus_two_codes = self._float64_codes()
         x_rows = centred(x_rows, self.center, self.codebook.dtype).astype(np.float64)
         x_sq = np.einsum("ij,ij->i", x_rows, x_rows)
         scores = x_rows @ minus_two_codes
@@ -418,13 +419,10 @@ class CodebookSearch:
         rounding could exceed ``_DISTANCE_RTOL`` of them (a code against itself) are computed
         again from the differences.
         """
-        if self._centred64 is None:
-            self._centred64 = self.centred.astype(np.float64)
+        codes, code_sq, minus_two_codes = self._float64_codes()
         x_rows = centred(x_chunk, self.center, self.codebook.dtype).astype(np.float64)
-        codes = self._centred64
         x_sq = row_norms(x_rows, squared=True)
-        code_sq = row_norms(codes, squared=True)
-        sq = x_rows @ (-2 * codes.T)
+        sq = x_rows @ minus_two_codes
         sq += x_sq[:, None]
         sq += code_sq
         n_features = codes.shape[1]
