@@ -1,5 +1,7 @@
 """The HTML report of one or more studies: index.html, a PNG per regularizer, results.csv.
 
+Written through :mod:`skreg.study._files`: staged beside its place, moved in at the end.
+
 Plain HTML and CSS, no script and nothing fetched: the folder reads the same offline, from a
 file:// URL or attached to an email. Every string that comes from the user (column names,
 estimator reprs, titles) goes through :func:`html.escape`.
@@ -8,10 +10,10 @@ estimator reprs, titles) goes through :func:`html.escape`.
 import re
 import time
 from html import escape
-from pathlib import Path
 
 import numpy as np
 
+from skreg.study._files import report_target, staged_report
 from skreg.study._result import describe
 from skreg.study._techniques import explain
 
@@ -182,8 +184,14 @@ def _study_html(study, index, title, description, folder):
     return "\n".join(parts)
 
 
-def write_report(studies, path, *, title="Regularization study", descriptions=None):
-    """Write one report folder for one or several studies.
+def write_report(studies, path, *, title="Regularization study", descriptions=None,
+                 force=False):
+    """Write the HTML report of one or several studies.
+
+    The report is written into a temporary folder beside ``path`` and moved into place at the
+    end, so that an error or Ctrl-C leaves the previous report, or the new one, whole. Its
+    files are listed in a manifest (``.skreg-report.json``): a later report replaces them, and
+    nothing else.
 
     Parameters
     ----------
@@ -191,17 +199,39 @@ def write_report(studies, path, *, title="Regularization study", descriptions=No
         The studies, by section title.
     path : str or path-like
         Folder to write: ``index.html``, one PNG per regularizer, ``results.csv`` (every
-        study's ``results_``, a ``study`` column naming each).
+        study's ``results_``, a ``study`` column naming each). A name ending in ``.html`` is
+        the page itself, its figures and ``results.csv`` in the folder ``NAME_files`` beside
+        it.
     title : str, default="Regularization study"
         Title of the page.
     descriptions : dict of str to str, default=None
         A line about the data of each study (e.g. the CSV and its target column).
+    force : bool, default=False
+        Write into a folder that holds files no study wrote. They are kept: a file that no
+        study wrote is never replaced nor deleted.
 
     Returns
     -------
     index : pathlib.Path
-        Path of ``index.html``.
+        Path of the page (``index.html`` in the folder, or the ``.html`` path given).
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` is a file other than a report page, or holds files no study wrote and
+        ``force`` is False, or a file the report would replace was not written by a study.
+    NotADirectoryError, PermissionError
+        ``path`` is under a file, or cannot be written.
     """
+    target = report_target(path, force=force)
+    with staged_report(target, force=force) as (folder, page_path):
+        _write(studies, folder, page_path, title=title, descriptions=descriptions,
+               href=target.href)
+    return target.page
+
+
+def _write(studies, folder, page_path, *, title, descriptions, href):
+    """The report's files, written into ``folder`` and ``page_path`` (a staging place)."""
     import pandas as pd
 
     import skreg
@@ -209,10 +239,6 @@ def write_report(studies, path, *, title="Regularization study", descriptions=No
     if not isinstance(studies, dict):
         studies = {"": studies}
     descriptions = descriptions or {}
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("study*-*.png"):  # figures of an earlier report
-        old.unlink()
     sections, frames = [], []
     for index, (name, study) in enumerate(studies.items(), start=1):
         sections.append(_study_html(study, index, name, descriptions.get(name), folder))
@@ -220,10 +246,12 @@ def write_report(studies, path, *, title="Regularization study", descriptions=No
         frame["params"] = frame["params"].map(describe)
         frames.append(frame)
     pd.concat(frames).to_csv(folder / "results.csv", index=False)
+    # A page beside its folder: every relative link (figures, results.csv) points into it.
+    base = f'<base href="{escape(href)}">' if href else ""
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
+        f"{base}<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
         f"<h1>{escape(title)}</h1>"
         '<p class="meta">Which regularizer helps on this data, and by how much: each one '
         "swept on its own from the unregularized baseline, scored by cross-validation. "
@@ -232,6 +260,4 @@ def write_report(studies, path, *, title="Regularization study", descriptions=No
         + f"<footer>skreg {escape(skreg.__version__)} · compare_regularizers · "
         f"{time.strftime('%Y-%m-%d %H:%M')}</footer></main></body></html>\n"
     )
-    index = folder / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return index
+    page_path.write_text(page, encoding="utf-8")

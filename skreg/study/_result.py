@@ -173,22 +173,30 @@ class RegularizationStudy:
 
         return plot_study(self, names, ncols=ncols)
 
-    def to_html(self, path):
-        """Write the report folder: ``index.html``, one PNG per regularizer, ``results.csv``.
+    def to_html(self, path, *, force=False):
+        """Write the HTML report: ``index.html``, one PNG per regularizer, ``results.csv``.
+
+        The files are written into a temporary folder beside ``path`` and moved into place at
+        the end: an error or Ctrl-C leaves the previous report, or the new one, whole.
 
         Parameters
         ----------
         path : str or path-like
-            Folder to write (created if needed; files of an earlier report are replaced).
+            Folder to write (created if needed; the files of an earlier report are replaced,
+            a folder holding other files is refused). A name ending in ``.html`` is the page
+            itself, its figures in the folder ``NAME_files`` beside it.
+        force : bool, default=False
+            Write into a folder that holds files no study wrote; they are kept (never
+            replaced nor deleted).
 
         Returns
         -------
         index : pathlib.Path
-            Path of ``index.html``.
+            Path of the page.
         """
         from skreg.study._report import write_report
 
-        return write_report(self, path)
+        return write_report(self, path, force=force)
 
     def __repr__(self):
         return (f"<RegularizationStudy of {type(self.estimator).__name__}: "
