@@ -23,6 +23,7 @@ from skreg import (
 )
 from skreg.study import write_report
 from skreg.study._cli import headline
+from skreg.study._files import report_target
 
 NOISE = 0.3
 
@@ -86,9 +87,16 @@ def china_study(quick, n_jobs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller, faster run")
-    parser.add_argument("--out", default="report", help="report folder (default: report)")
+    parser.add_argument("--out", default="report",
+                        help="report folder, or a page name ending in .html (default: report)")
+    parser.add_argument("--force", action="store_true",
+                        help="write the report into a folder that holds other files (kept)")
     parser.add_argument("--n-jobs", type=int, default=-1, help="parallel fits (default: -1)")
     args = parser.parse_args(argv)
+    try:  # before the studies: none is run for a report that cannot be written
+        report_target(args.out, force=args.force, force_option="--force")
+    except OSError as exc:
+        parser.error(str(exc))
     start = time.perf_counter()
     studies, descriptions = {}, {}
     for run in (digits_studies, diabetes_study, china_study):
@@ -96,7 +104,7 @@ def main(argv=None):
         studies.update(more)
         descriptions.update(text)
     index = write_report(studies, args.out, title="skreg: regularization study on bundled data",
-                         descriptions=descriptions)
+                         descriptions=descriptions, force=args.force)
     for title, study in studies.items():
         print(f"\n== {title} ({study.scoring_}, {study.n_splits_}-fold CV)")
         print(headline(study))

@@ -7,6 +7,8 @@ linear model, writes the HTML report and prints the headline tables.
 """
 
 import argparse
+import codecs
+import csv
 import sys
 import time
 import warnings
@@ -14,8 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-# An integer target with at most this many distinct values is taken for class labels.
+from skreg.study._files import report_target
+
+# An integer target is taken for class labels when it has at most this many distinct values
+# and on average at least _MIN_ROWS_PER_CLASS rows per value (5-fold stratified CV needs 5 per
+# class); a target with two values is a class label at any size.
 _MAX_INTEGER_CLASSES = 20
+_MIN_ROWS_PER_CLASS = 5
+# Separators tried when --sep is not given; the first lines of the file decide.
+_SEPARATORS = ",;\t|"
 
 
 class InputError(Exception):
@@ -30,12 +39,24 @@ def _parser():
                     "unregularized baseline and writes an HTML report.",
     )
     parser.add_argument("data", help="CSV file with a header row")
+    parser.add_argument("--sep", type=_separator,
+                        help="column separator, e.g. ';' or '\\t' (default: detected from the "
+                             "first lines among , ; tab and |)")
+    parser.add_argument("--encoding", type=_encoding, default="utf-8",
+                        help="text encoding of the file (default: utf-8; e.g. cp1252 for "
+                             "files saved by Excel on Windows)")
     parser.add_argument("--target", required=True, help="column to predict")
     parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
                         help="what to study (default: both)")
     parser.add_argument("--task", choices=["classification", "regression"],
                         help="override the detected task")
-    parser.add_argument("--out", default="report", help="report folder (default: report)")
+    parser.add_argument("--out", default="report",
+                        help="report folder, or a page name ending in .html (its figures go to "
+                             "a folder NAME_files beside it) (default: report); checked before "
+                             "the first fit")
+    parser.add_argument("--force", action="store_true",
+                        help="write the report into a folder that holds other files (they are "
+                             "kept; only the files of an earlier report are replaced)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller grids, 3 folds, fewer epochs: a first look")
     parser.add_argument("--cv", type=int, help="number of folds (default: 5, 3 with --quick)")
@@ -45,8 +66,39 @@ def _parser():
     return parser
 
 
-def read_table(path):
-    """The CSV as a DataFrame, or an InputError naming what is wrong with the file."""
+def _separator(text):
+    """``--sep``: one character; ``\\t`` and ``tab`` for a tab."""
+    text = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(f"the separator must be one character, got {text!r}")
+    return text
+
+
+def _encoding(name):
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"unknown encoding {name!r}") from None
+
+
+def _sniff_separator(path, encoding):
+    """The separator of the file's first lines among ``_SEPARATORS``; a comma when unclear."""
+    with open(path, encoding=encoding, newline="") as file:
+        sample = file.read(64 * 1024)
+    if len(sample) == 64 * 1024 and "\n" in sample:
+        sample = sample[:sample.rindex("\n")]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_SEPARATORS).delimiter
+    except csv.Error:  # one column, or no separator stands out
+        return ","
+
+
+def read_table(path, *, sep=None, encoding="utf-8"):
+    """The CSV as a DataFrame, or an InputError naming what is wrong with the file.
+
+    ``sep=None`` detects the separator. Duplicate column names are an error: pandas would
+    rename the second ``y`` to ``y.1`` and keep it as a feature, a copy of the target.
+    """
     import pandas as pd
 
     path = Path(path)
@@ -55,27 +107,73 @@ def read_table(path):
     if not path.is_file():
         raise InputError(f"{path}: not a file")
     try:
-        frame = pd.read_csv(path)
+        sep = sep or _sniff_separator(path, encoding)
+        header = pd.read_csv(path, sep=sep, encoding=encoding, header=None, nrows=1,
+                             dtype=str, keep_default_na=False).iloc[0].tolist()
+        frame = pd.read_csv(path, sep=sep, encoding=encoding)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path} is empty") from None
     except pd.errors.ParserError as exc:
         raise InputError(f"{path} is not a readable CSV file: {str(exc).strip()}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        fix = "give its encoding, e.g. --encoding cp1252" if encoding == "utf-8" \
+            else "try another --encoding"
+        raise InputError(f"{path} is not {encoding} text (byte 0x{exc.object[exc.start]:02x} "
+                         f"at position {exc.start}): {fix}") from None
+    names = [name for name in header if name != ""]  # pandas names blank ones "Unnamed: i"
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise InputError(f"{path} has duplicate column names: "
+                         + ", ".join(f"{name!r} ({names.count(name)} times)"
+                                     for name in duplicates))
     if frame.empty:
         raise InputError(f"{path} has a header but no data rows")
     return frame
 
 
-def _detect_task(target):
+def _is_numeric(column):
     import pandas as pd
 
-    if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _detect_task(target):
+    """Classification for labels (text, booleans, a few integers), regression otherwise."""
+    if not _is_numeric(target):
         return "classification"
     values = target.to_numpy(dtype=float)
-    integers = np.all(values == np.round(values))
-    return ("classification" if integers and target.nunique() <= _MAX_INTEGER_CLASSES
-            else "regression")
+    n_values = target.nunique()
+    labels = np.all(values == np.round(values)) and (
+        n_values <= 2
+        or (n_values <= _MAX_INTEGER_CLASSES and len(values) >= _MIN_ROWS_PER_CLASS * n_values)
+    )
+    return "classification" if labels else "regression"
+
+
+def _plain(value):
+    """A value as the user wrote it: 3075.0 or 'yes', not np.float64(3075.0)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _check_finite(X, y, target):
+    """Infinite values: an error naming the target, or the feature columns and rows' count.
+
+    Missing values are fine (rows without a target are dropped, features are imputed), but
+    no imputer handles inf: every fit would fail, or every score would be NaN.
+    """
+    count = int(np.isinf(y.to_numpy(dtype=float, na_value=np.nan)).sum()) if _is_numeric(y) else 0
+    if count:
+        raise InputError(f"target column {target!r} holds {count} infinite value"
+                         f"{'s' if count > 1 else ''} (inf or -inf): remove those rows, or "
+                         "leave the cells empty to have the rows dropped")
+    numeric = X[[column for column in X.columns if _is_numeric(X[column])]]
+    infinite = np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan))
+    if infinite.any():
+        columns = ", ".join(repr(column) for column in numeric.columns[infinite.any(axis=0)])
+        rows = int(infinite.any(axis=1).sum())
+        raise InputError(f"feature columns {columns} hold infinite values (inf or -inf) in "
+                         f"{rows} row{'s' if rows > 1 else ''}: replace them, or leave the "
+                         "cells empty to have them imputed")
 
 
 def prepare(frame, target, task, cv, source):
@@ -94,9 +192,10 @@ def prepare(frame, target, task, cv, source):
     if X.shape[1] == 0:
         raise InputError(f"{source} has no feature column besides the target {target!r}")
     y = frame[target]
+    _check_finite(X, y, target)
     task = task or _detect_task(y)
     if task == "regression":
-        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        if not _is_numeric(y):
             raise InputError(f"target {target!r} is not numeric: use --task classification")
         y = y.to_numpy(dtype=float)
         if np.ptp(y) == 0:
@@ -107,13 +206,15 @@ def prepare(frame, target, task, cv, source):
         y = y.astype(str).to_numpy() if not pd.api.types.is_numeric_dtype(y) else y.to_numpy()
         classes, counts = np.unique(y, return_counts=True)
         if len(classes) < 2:
-            raise InputError(f"target {target!r} has a single class ({classes[0]!r}): "
+            raise InputError(f"target {target!r} has a single class ({_plain(classes[0])}): "
                              "nothing to classify")
         if counts.min() < cv:
-            rare = classes[np.argmin(counts)]
-            raise InputError(f"class {rare!r} of target {target!r} has {counts.min()} rows; "
+            rare = _plain(classes[np.argmin(counts)])
+            quantity = ", or --task regression if it is a quantity" if _is_numeric(
+                frame[target]) else ""
+            raise InputError(f"class {rare} of target {target!r} has {counts.min()} rows; "
                              f"{cv}-fold cross-validation needs at least {cv} per class "
-                             "(lower --cv or drop the class)")
+                             f"(lower --cv or drop the class{quantity})")
     n_categorical = len(_categorical_columns(X))
     description = (
         f"{source}: target {target!r}, {task}"
@@ -201,10 +302,12 @@ def main(argv=None):
     try:
         if cv < 2:
             raise InputError(f"--cv must be at least 2, got {cv}")
-        frame = read_table(args.data)
+        frame = read_table(args.data, sep=args.sep, encoding=args.encoding)
         X, y, task, description = prepare(frame, args.target, args.task, cv,
                                           Path(args.data).name)
-    except InputError as exc:
+        # Before the first fit: a study is not run for a report that cannot be written.
+        report_target(args.out, force=args.force, force_option="--force")
+    except (InputError, OSError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     from skreg.study import compare_regularizers, write_report
@@ -222,10 +325,14 @@ def main(argv=None):
     for title, study in studies.items():
         print(f"\n{title} ({study.scoring_}, {study.n_splits_}-fold CV)")
         print(headline(study))
-    index = write_report(
-        studies, args.out, title=f"Regularization study: {Path(args.data).name}",
-        descriptions=dict.fromkeys(studies, description),
-    )
+    try:
+        index = write_report(
+            studies, args.out, title=f"Regularization study: {Path(args.data).name}",
+            descriptions=dict.fromkeys(studies, description), force=args.force,
+        )
+    except OSError as exc:  # the folder changed during the study, or the disk is full
+        print(f"{parser.prog}: error: the report was not written: {exc}", file=sys.stderr)
+        return 1
     if caught:
         kinds = sorted({w.category.__name__ for w in caught})
         print(f"\n{len(caught)} warnings while fitting ({', '.join(kinds)})")

@@ -205,26 +205,30 @@ def staged_report(target, *, force=False):
 
     The staging folder is created beside the target (inside the report folder when it exists,
     so that the moves are renames on one file system) and removed on every exit path; folders
-    created for the target are removed too when the report is not written.
+    created for the target are removed too when the report is not written. Creating and
+    removing them holds Ctrl-C back, so that an interrupt leaves no staging folder behind.
     """
-    created = []
-    for folder in reversed([target.folder.parent, *target.folder.parent.parents]):
-        if not folder.exists():
-            folder.mkdir()
-            created.append(folder)
-    root = Path(tempfile.mkdtemp(
-        prefix=_STAGING, dir=target.folder if target.folder.is_dir() else target.folder.parent))
+    created, root = [], None
     try:
+        with sigint_deferred():
+            for folder in reversed([target.folder.parent, *target.folder.parent.parents]):
+                if not folder.exists():
+                    folder.mkdir()
+                    created.append(folder)
+            root = Path(tempfile.mkdtemp(prefix=_STAGING, dir=target.folder
+                                         if target.folder.is_dir() else target.folder.parent))
         staging = root / "files"
         staging.mkdir()
         yield staging, (root / target.page.name if target.single_page
                         else staging / target.page.name)
         _commit(target, staging, force)
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        for folder in reversed(created):
-            if folder.exists() and not any(folder.iterdir()):
-                folder.rmdir()
+        with sigint_deferred():
+            if root is not None:
+                shutil.rmtree(root, ignore_errors=True)
+            for folder in reversed(created):
+                if folder.exists() and not any(folder.iterdir()):
+                    folder.rmdir()
         raise
-    finally:
+    with sigint_deferred():
         shutil.rmtree(root, ignore_errors=True)

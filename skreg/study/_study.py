@@ -133,6 +133,26 @@ def _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick):
     return _default_sweeps(estimator, parts, X, y, n_train, quick)
 
 
+def _check_target(y):
+    """Refuse a missing or infinite target: every fit would fail, or every score be NaN.
+
+    Missing values in X are left to the estimator (a Pipeline may impute them).
+    """
+    import pandas as pd
+
+    values = np.asarray(y)
+    if values.dtype.kind in "fc":
+        missing, infinite = int(np.isnan(values).sum()), int(np.isinf(values).sum())
+    else:  # labels: None, NaN or pandas.NA among strings
+        missing, infinite = int(np.sum(pd.isna(values))), 0
+    if missing or infinite:
+        found = " and ".join(text for count, text in ((missing, f"{missing} missing (NaN)"),
+                                                       (infinite, f"{infinite} infinite"))
+                             if count)
+        raise ValueError(f"y holds {found} values: drop those rows (or fill the targets in) "
+                         "before the study; no estimator can learn from them.")
+
+
 def _splits(cv, X, y, classifier, random_state):
     """Materialize the folds once, so that every sweep is scored on the same ones."""
     if isinstance(cv, numbers.Integral) and random_state is not None:
@@ -280,6 +300,8 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
         )
     if y is None and any(is_classifier(p) or is_regressor(p) for _, p in parts):
         raise ValueError("y is required to study a classifier or a regressor.")
+    if y is not None:
+        _check_target(y)
     classifier = is_classifier(estimator)
     splits = _splits(cv, X, y, classifier, random_state)
     n_train = min(len(train) for train, _ in splits)
