@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skreg.study._cli import main
+from skreg.study._cli import _parser, main, prepare, read_table
 
 
 @pytest.fixture
@@ -77,3 +77,73 @@ def test_cli_bad_input_is_one_line(mixed_csv, capsys, make, args, message):
     assert len(lines) == 1
     assert lines[0].startswith("python -m skreg.study: error: ")
     assert message in lines[0]
+
+
+def _write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a,y,y\n1,2,3\n4,5,6\n", "duplicate column names: 'y' (2 times)"),
+    ("a,b,y\n" + "1,2,0\n3,4,inf\n5,6,1\n" * 4, "target column 'y' holds 4 infinite values"),
+    ("a,b,c,y\n" + "1,inf,2,0\n3,4,-inf,1\n5,6,7,1\n9,-inf,8,0\n" * 3,
+     "feature columns 'b', 'c' hold infinite values (inf or -inf) in 9 rows"),
+    ("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate([1000.0] * 8 + [3075.0] + [42.5] * 8)),
+     "class 3075.0 of target 'y' has 1 row; 5-fold cross-validation needs at least 5 per "
+     "class (lower --cv or drop the class, or --task regression if it is a quantity)"),
+])
+def test_cli_bad_table_is_one_line(tmp_path, capsys, text, message):
+    data = _write(tmp_path / "table.csv", text)
+    args = [str(data), "--target", "y"] + (["--task", "classification"] if "3075" in text else [])
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+    assert message in captured.err and "np.float64" not in captured.err
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_read_table_detects_the_separator(tmp_path, sep):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.normal(size=12).round(3), "city": ["A, B"] * 6 + ["C"] * 6,
+                          "label": rng.integers(0, 2, 12)})
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, sep=sep, index=False)
+    pd.testing.assert_frame_equal(read_table(path), pd.read_csv(path, sep=sep))
+    assert read_table(path, sep=sep).shape == (12, 3)
+
+
+def test_cli_separator_and_encoding_options(tmp_path, capsys):
+    args = _parser().parse_args(["data.csv", "--target", "y", "--sep", "\\t",
+                                 "--encoding", "CP1252"])
+    assert (args.sep, args.encoding) == ("\t", "cp1252")
+    for bad in (["--sep", ";;"], ["--encoding", "klingon"]):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["data.csv", "--target", "y", *bad])
+    assert "klingon" in capsys.readouterr().err
+    text = "ville;prix;y\n" + "".join(f"Orléans;{i},5;{i % 2}\n" for i in range(12))
+    data = _write(tmp_path / "excel.csv", text, encoding="cp1252")
+    assert main([str(data), "--target", "y", "--out", str(tmp_path / "r")]) == 2
+    error = capsys.readouterr().err
+    assert "excel.csv is not utf-8 text (byte 0xe9" in error
+    assert error.strip().endswith("give its encoding, e.g. --encoding cp1252")
+    frame = read_table(data, encoding="cp1252")
+    assert list(frame.columns) == ["ville", "prix", "y"] and frame["ville"].iloc[0] == "Orléans"
+
+
+@pytest.mark.parametrize("target, task", [
+    (np.arange(20) * 150 + 75, "regression"),  # integer prices, every one distinct
+    (np.tile([0, 1, 2, 3], 10), "classification"),  # 4 labels, 10 rows each
+    (np.tile([0, 1], 4), "classification"),  # two values are labels at any size
+    (np.tile([1.0, 2.0, 3.0], 10) + 0.5, "regression"),  # not integers
+    (np.tile(np.arange(8), 3), "regression"),  # 8 values, 3 rows each: too few for labels
+])
+def test_task_detection(target, task):
+    frame = pd.DataFrame({"x": np.arange(len(target)), "y": target})
+    assert prepare(frame, "y", None, 2, "table.csv")[2] == task
+
+
+def test_missing_features_are_imputed_not_refused(tmp_path):
+    frame = pd.DataFrame({"x": [1.0, np.nan, 3.0, 4.0] * 5, "y": np.arange(20) * 1.5})
+    X, y, task, _ = prepare(frame, "y", None, 2, "table.csv")
+    assert task == "regression" and X["x"].isna().sum() == 5

@@ -292,3 +292,19 @@ def test_cli_force_writes_beside_the_users_files(tmp_path, capsys):
     assert f"report: {(out / 'index.html').resolve()}" in capsys.readouterr().out
     assert (out / "thesis.tex").read_text() == "mine"
     _assert_whole_report(out / "index.html", others=["thesis.tex"])
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.nan, r"y holds 1 missing \(NaN\) values"),
+    (np.inf, r"y holds 1 infinite values"),
+    (None, r"y holds 1 missing \(NaN\) values"),  # among string labels
+])
+def test_compare_regularizers_refuses_a_missing_or_infinite_target(bad, message):
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[:40], y[:40].astype(object if bad is None else float)
+    if bad is None:
+        y = np.where(y > 140, "high", "low").astype(object)
+    y[7] = bad
+    model = make_pipeline(StandardScaler(), ElasticNetRegressor())
+    with pytest.raises(ValueError, match=message + ": drop those rows"):
+        compare_regularizers(model, X, y, cv=2, quick=True)

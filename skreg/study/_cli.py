@@ -1,8 +1,10 @@
 """``python -m skreg.study DATA.csv --target COLUMN``: the regularization study of a CSV file.
 
-Reads the CSV with pandas, builds the preprocessing (median imputation and scaling of numeric
-columns, most-frequent imputation and one-hot encoding of the others), detects classification
-or regression from the target, runs :func:`compare_regularizers` for a neural net and / or a
+Reads the CSV with pandas (separator detected, encoding utf-8 unless told), refuses what
+would make a study silently wrong (duplicate column names, infinite values), checks the report
+path, builds the preprocessing (median imputation and scaling of numeric columns,
+most-frequent imputation and one-hot encoding of the others), detects classification or
+regression from the target, runs :func:`compare_regularizers` for a neural net and / or a
 linear model, writes the HTML report and prints the headline tables.
 """
 
@@ -39,17 +41,18 @@ def _parser():
                     "unregularized baseline and writes an HTML report.",
     )
     parser.add_argument("data", help="CSV file with a header row")
+    parser.add_argument("--target", required=True, help="column to predict")
     parser.add_argument("--sep", type=_separator,
                         help="column separator, e.g. ';' or '\\t' (default: detected from the "
                              "first lines among , ; tab and |)")
     parser.add_argument("--encoding", type=_encoding, default="utf-8",
                         help="text encoding of the file (default: utf-8; e.g. cp1252 for "
                              "files saved by Excel on Windows)")
-    parser.add_argument("--target", required=True, help="column to predict")
     parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
                         help="what to study (default: both)")
     parser.add_argument("--task", choices=["classification", "regression"],
-                        help="override the detected task")
+                        help="override the detected task (text, booleans and integers with "
+                             "at most 20 values, 5 rows each on average, are class labels)")
     parser.add_argument("--out", default="report",
                         help="report folder, or a page name ending in .html (its figures go to "
                              "a folder NAME_files beside it) (default: report); checked before "
@@ -212,7 +215,8 @@ def prepare(frame, target, task, cv, source):
             rare = _plain(classes[np.argmin(counts)])
             quantity = ", or --task regression if it is a quantity" if _is_numeric(
                 frame[target]) else ""
-            raise InputError(f"class {rare} of target {target!r} has {counts.min()} rows; "
+            raise InputError(f"class {rare} of target {target!r} has {counts.min()} "
+                             f"row{'s' if counts.min() > 1 else ''}; "
                              f"{cv}-fold cross-validation needs at least {cv} per class "
                              f"(lower --cv or drop the class{quantity})")
     n_categorical = len(_categorical_columns(X))
