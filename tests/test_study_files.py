@@ -111,6 +111,18 @@ def test_a_report_written_before_the_manifest_is_recognised(ridge, lasso, tmp_pa
     assert not (out / "study1-l2-ridge.png").exists()
 
 
+def test_an_edited_manifest_cannot_reach_outside_the_folder(ridge, lasso, tmp_path):
+    out = tmp_path / "report"
+    ridge.to_html(out)
+    (tmp_path / "victim.txt").write_text("keep me")
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["files"] += ["../victim.txt", str(tmp_path / "victim.txt")]
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    lasso.to_html(out)
+    assert (tmp_path / "victim.txt").read_text() == "keep me"
+    _assert_whole_report(out / "index.html")
+
+
 def test_an_html_name_is_the_page_with_its_figures_beside_it(ridge, lasso, tmp_path):
     page = tmp_path / "my study.html"
     assert write_report({"ridge": ridge}, page) == page

@@ -59,7 +59,10 @@ def _owned(target):
     folder = target.folder
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        files, page = set(manifest["files"]), manifest.get("page")
+        # Plain names only: an edited manifest must not point outside the folder.
+        files = {name for name in manifest["files"] if isinstance(name, str)
+                 and name == Path(name).name and name not in ("", ".", "..")}
+        page = manifest.get("page")
     except (OSError, ValueError, KeyError, TypeError):
         files, page = set(), None
         index = folder / "index.html"
@@ -80,7 +83,8 @@ def _foreign(target):
     if target.folder.is_dir():
         foreign = sorted(
             p for p in target.folder.iterdir()
-            if p.name not in owned and p.name != MANIFEST and p.name not in _DESKTOP_FILES
+            if (p.name not in owned or p.is_dir()) and p.name != MANIFEST
+            and p.name not in _DESKTOP_FILES
             and not p.name.startswith(_STAGING)
         )
     if target.single_page and target.page.exists() and not page_owned:
@@ -191,7 +195,8 @@ def _commit(target, staging, force):
         else:
             old, _ = _owned(target)
             for name in sorted(old - set(new)):
-                (target.folder / name).unlink(missing_ok=True)
+                if not (target.folder / name).is_dir():
+                    (target.folder / name).unlink(missing_ok=True)
             # The page after its figures, the manifest last: it lists what is there.
             for name in sorted(new, key=lambda name: name == "index.html") + [MANIFEST]:
                 os.replace(staging / name, target.folder / name)
