@@ -256,7 +256,7 @@ def test_ctrl_c_while_writing_leaves_a_whole_report(tmp_path):
     try:
         assert _read_line(process) == "ready"
         titles = set()
-        delays = rng.uniform(0.05, 1.5, size=6)
+        delays = rng.uniform(0.05, 1.5, size=4)
         for round_, delay in enumerate(delays, start=1):
             time.sleep(delay)
             assert _interrupt(process) == "interrupted"
@@ -320,3 +320,37 @@ def test_compare_regularizers_refuses_a_missing_or_infinite_target(bad, message)
     model = make_pipeline(StandardScaler(), ElasticNetRegressor())
     with pytest.raises(ValueError, match=message + ": drop those rows"):
         compare_regularizers(model, X, y, cv=2, quick=True)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_ctrl_c_during_the_cli_study_keeps_the_old_report(ridge, tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,y\n" + "".join(f"{a:.3f},{b:.3f},{a - b:.3f}\n"
+                                        for a, b in rng.normal(size=(60, 2))))
+    out = tmp_path / "report"
+    ridge.to_html(out)
+    before = _snapshot(out)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skreg.study", str(data), "--target", "y", "--estimator", "net",
+         "--n-jobs", "1", "--out", str(out)],
+        env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _read_line(process).startswith("data.csv: target 'y', regression")
+        time.sleep(1.0)  # into the fits
+        for _ in range(5):  # again if it went unnoticed (see _interrupt)
+            process.send_signal(signal.SIGINT)
+            try:
+                _, err = process.communicate(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            raise AssertionError("the study was not interrupted")
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert err.strip().endswith("python -m skreg.study: interrupted")
+    assert _snapshot(out) == before

@@ -121,8 +121,8 @@ def read_table(path, *, sep=None, encoding="utf-8"):
     except UnicodeDecodeError as exc:
         fix = "give its encoding, e.g. --encoding cp1252" if encoding == "utf-8" \
             else "try another --encoding"
-        raise InputError(f"{path} is not {encoding} text (byte 0x{exc.object[exc.start]:02x} "
-                         f"at position {exc.start}): {fix}") from None
+        raise InputError(f"{path} is not {encoding} text (byte 0x{exc.object[exc.start]:02x}): "
+                         f"{fix}") from None
     names = [name for name in header if name != ""]  # pandas names blank ones "Unnamed: i"
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
