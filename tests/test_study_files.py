@@ -211,6 +211,7 @@ _WRITER = textwrap.dedent("""
             while True:  # alternate reports with different figures, as fast as possible
                 write_report({f"report {count}": studies[count % 2]}, sys.argv[1])
                 count += 1
+                print("wrote", flush=True)
         except KeyboardInterrupt:
             print("interrupted", flush=True)
             while True:  # a Ctrl-C pressed again while the test reads the report: ignored
@@ -231,15 +232,17 @@ def _read_line(process, timeout=60):
 
 
 def _interrupt(process):
-    """Ctrl-C, pressed again when it went unnoticed.
+    """Ctrl-C, pressed again when it went unnoticed; True once the writer says so.
 
     Python drops a KeyboardInterrupt raised inside a garbage-collection callback ("Exception
     ignored in ..."), as happens when a figure is collected: a user would press Ctrl-C again.
+    A report finished after the signal, or silence, means the signal was lost.
     """
     for _ in range(5):
         process.send_signal(signal.SIGINT)
         if select.select([process.stdout], [], [], 3)[0]:
-            return process.stdout.readline().strip()
+            if process.stdout.readline().strip() == "interrupted":
+                return True
     raise AssertionError("the writer was not interrupted")
 
 
@@ -258,15 +261,16 @@ def test_ctrl_c_while_writing_leaves_a_whole_report(tmp_path):
         titles = set()
         delays = rng.uniform(0.05, 1.5, size=4)
         for round_, delay in enumerate(delays, start=1):
+            assert _read_line(process) == "wrote"  # a new report each round
             time.sleep(delay)
-            assert _interrupt(process) == "interrupted"
+            assert _interrupt(process)
             if (out / "index.html").exists():
                 text = _assert_whole_report(out / "index.html")
                 titles.add(re.search(r"<h2>(report \d+)</h2>", text).group(1))
             process.stdin.write("stop\n" if round_ == len(delays) else "go on\n")
             process.stdin.flush()
         assert process.wait(timeout=60) == 0
-        assert len(titles) >= 2  # the interrupts fell on different reports
+        assert len(titles) >= 2  # the rounds saw different reports
     finally:
         process.kill()
         process.wait()
