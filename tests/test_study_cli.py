@@ -87,6 +87,8 @@ def _write(path, text, encoding="utf-8"):
 @pytest.mark.parametrize("text, message", [
     ("a,y,y\n1,2,3\n4,5,6\n", "duplicate column names: 'y' (2 times)"),
     ("a,b,y\n" + "1,2,0\n3,4,inf\n5,6,1\n" * 4, "target column 'y' holds 4 infinite values"),
+    ("a,b,y\n" + "1,2,0\n-inf,4,1\n5,6,1\n" * 4,
+     "feature column 'a' holds infinite values (inf or -inf) in 4 rows"),
     ("a,b,c,y\n" + "1,inf,2,0\n3,4,-inf,1\n5,6,7,1\n9,-inf,8,0\n" * 3,
      "feature columns 'b', 'c' hold infinite values (inf or -inf) in 9 rows"),
     ("x,y\n" + "".join(f"{i},{v}\n" for i, v in enumerate([1000.0] * 8 + [3075.0] + [42.5] * 8)),

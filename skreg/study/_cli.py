@@ -172,9 +172,11 @@ def _check_finite(X, y, target):
     numeric = X[[column for column in X.columns if _is_numeric(X[column])]]
     infinite = np.isinf(numeric.to_numpy(dtype=float, na_value=np.nan))
     if infinite.any():
-        columns = ", ".join(repr(column) for column in numeric.columns[infinite.any(axis=0)])
+        columns = [repr(column) for column in numeric.columns[infinite.any(axis=0)]]
         rows = int(infinite.any(axis=1).sum())
-        raise InputError(f"feature columns {columns} hold infinite values (inf or -inf) in "
+        which = (f"feature columns {', '.join(columns)} hold" if len(columns) > 1
+                 else f"feature column {columns[0]} holds")
+        raise InputError(f"{which} infinite values (inf or -inf) in "
                          f"{rows} row{'s' if rows > 1 else ''}: replace them, or leave the "
                          "cells empty to have them imputed")
 
