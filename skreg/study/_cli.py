@@ -7,6 +7,7 @@ linear model, writes the HTML report and prints the headline tables.
 """
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
@@ -42,6 +43,9 @@ def _parser():
     parser.add_argument("--n-jobs", type=int, default=-1,
                         help="parallel fits (default: -1, every core)")
     parser.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the fits on the Dask cluster of this scheduler, e.g. "
+                             "tcp://10.0.0.5:8786 (needs pip install 'skreg[dask]')")
     return parser
 
 
@@ -193,6 +197,36 @@ def headline(study):
     })
 
 
+# How long to try reaching a --scheduler before giving up (distributed retries until then).
+_CONNECT_TIMEOUT = "10s"
+
+
+def _dask_cluster(address):
+    """A context running joblib's fits on the Dask scheduler at ``address`` (None: local).
+
+    Connects at once, so that a wrong address fails in seconds, not after a study; an
+    InputError if the scheduler cannot be reached.
+    """
+    if address is None:
+        return contextlib.nullcontext()
+    import joblib
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs dask.distributed: pip install 'skreg[dask]'") \
+            from None
+    try:
+        client = Client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    stack = contextlib.ExitStack()
+    stack.enter_context(client)  # closes the connection, not the cluster
+    stack.enter_context(client.as_current())
+    stack.enter_context(joblib.parallel_config("dask"))
+    return stack
+
+
 def main(argv=None):
     """Run the CLI; return the exit status (2 for bad input)."""
     parser = _parser()
@@ -204,15 +238,18 @@ def main(argv=None):
         frame = read_table(args.data)
         X, y, task, description = prepare(frame, args.target, args.task, cv,
                                           Path(args.data).name)
+        cluster = _dask_cluster(args.scheduler)  # before any fit: a wrong address fails now
     except InputError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     from skreg.study import compare_regularizers, write_report
+    from skreg.study._progress import FitWarningsSummary, as_fit_warning, summarize
 
     print(description)
     studies, start = {}, time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # The fits' warnings (workers too) come back in study.warnings_: one line below and the
+    # list in the report, instead of one stderr line each.
+    with cluster, warnings.catch_warnings(record=True) as caught:
         for title, model in estimators(X, task, args.estimator, quick=args.quick,
                                        random_state=args.random_state).items():
             studies[title] = compare_regularizers(
@@ -226,8 +263,10 @@ def main(argv=None):
         studies, args.out, title=f"Regularization study: {Path(args.data).name}",
         descriptions=dict.fromkeys(studies, description),
     )
-    if caught:
-        kinds = sorted({w.category.__name__ for w in caught})
-        print(f"\n{len(caught)} warnings while fitting ({', '.join(kinds)})")
+    fit_warnings = [record for study in studies.values() for record in study.warnings_]
+    fit_warnings += [as_fit_warning(record) for record in caught
+                     if not issubclass(record.category, FitWarningsSummary)]
+    if fit_warnings:
+        print(f"\n{summarize(fit_warnings)} (all listed in the report)")
     print(f"\nreport: {index.resolve()}  ({time.perf_counter() - start:.0f} s)")
     return 0

@@ -91,10 +91,14 @@ def _stop_recording():
         if _recording["depth"] == 0:
             _recording["manager"].__exit__(None, None, None)
             _recording["manager"] = _recording["log"] = None
-    return [_as_fit_warning(record) for record in caught]
+    return [as_fit_warning(record) for record in caught]
 
 
-def _as_fit_warning(record):
+class FitWarningsSummary(UserWarning):
+    """The one warning of :func:`compare_regularizers` that sums up its fits' warnings."""
+
+
+def as_fit_warning(record):
     return FitWarning(record.category.__name__, str(record.message), str(record.filename),
                       int(record.lineno))
 
@@ -230,7 +234,7 @@ class StudyProgress:
         search.set_callbacks(self.reporter)
         with warnings.catch_warnings(record=True) as caught:
             search.fit(X, y)
-        self._consume(("search", [_as_fit_warning(record) for record in caught]))
+        self._consume(("search", [as_fit_warning(record) for record in caught]))
         ran = len(search.cv_results_["params"]) * search.n_splits_
         with self._lock:  # fits whose report could not come back (a remote worker)
             missing = before + ran - self.n_done

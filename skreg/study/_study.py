@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 
 from skreg.study import _grids
 from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
-from skreg.study._progress import StudyProgress, quiet_params, summarize
+from skreg.study._progress import FitWarningsSummary, StudyProgress, quiet_params, summarize
 
 _SUPPORTED = ("RegularizedNetClassifier, RegularizedNetRegressor, ElasticNetClassifier, "
               "ElasticNetRegressor, VectorQuantizer, or a Pipeline holding one of them")
@@ -250,7 +250,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     study : RegularizationStudy
         ``results_``, ``best_params_``, ``plot()`` and ``to_html(path)``. Warnings raised
         by the fits (in the workers too) are kept in ``study.warnings_`` and summed up in
-        one ``UserWarning`` instead of being printed one by one.
+        one warning (a ``UserWarning``) instead of being printed one by one.
 
     Examples
     --------
@@ -346,7 +346,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     study.warnings_ = progress.warnings
     if progress.warnings:  # one line here, the list in study.warnings_ and the report
         warnings.warn(f"compare_regularizers: {summarize(progress.warnings)}; the list is in "
-                      "study.warnings_.", UserWarning, stacklevel=2)
+                      "study.warnings_.", FitWarningsSummary, stacklevel=2)
     return study
 
 
