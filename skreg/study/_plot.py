@@ -3,7 +3,6 @@
 import numbers
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
 
 _TEST, _TRAIN, _BASE = "#1f77b4", "#ff7f0e", "#555555"
 
@@ -13,6 +12,8 @@ def _is_number(value):
 
 
 def _draw(ax, study, sweep, baseline):
+    from matplotlib.ticker import NullFormatter  # matplotlib is an extra: skreg[study]
+
     rows = study.results_[study.results_["regularizer"] == sweep.name]
     strengths = list(rows["strength"])
     test, test_std = rows["mean_test_score"].to_numpy(), rows["std_test_score"].to_numpy()
@@ -124,6 +125,25 @@ class StudyDisplay:
         One panel per regularizer, in the order of ``study.sweeps_`` (flat).
     ax_ : matplotlib.axes.Axes
         The first panel (the only one when one regularizer is drawn).
+
+    See Also
+    --------
+    RegularizationStudy.plot : Makes this display.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skreg import ElasticNetRegressor, compare_regularizers
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> study = compare_regularizers(ElasticNetRegressor(), X, y, cv=3,
+    ...                              regularizers={"alpha": [0.1, 1.0]})
+    >>> display = study.plot()
+    >>> [ax.get_title() for ax in display.axes_]
+    ['alpha']
+    >>> display.figure_.number in plt.get_fignums()
+    True
+    >>> plt.close(display.figure_)
     """
 
     def __init__(self, study, names=None):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from skreg.study._plot import plot_study
 from skreg.study._progress import summarize
 from skreg.study._result import describe
 from skreg.study._techniques import explain
@@ -163,6 +162,8 @@ def _technique(name, image, table):
 
 
 def _study_html(study, index, title, description, folder):
+    from skreg.study._plot import plot_study
+
     parts = [f"<h2>{escape(title)}</h2>"] if title else []
     n_samples, n_features = (list(study.data_shape_) + [1])[:2]
     parts.append(
@@ -178,7 +179,7 @@ def _study_html(study, index, title, description, folder):
     parts.append(_warnings_list(getattr(study, "warnings_", [])))
     for sweep in study.sweeps_:
         image = f"study{index}-{_slug(sweep.name)}.png"
-        figure = plot_study(study, [sweep.name], ncols=1)
+        figure = plot_study(study, [sweep.name], ncols=1)  # outside pyplot: freed when saved
         figure.savefig(folder / image, dpi=100)
         parts.append(_technique(sweep.name, image, _sweep_table(study, sweep)))
     small = abs(study.baseline_score_) < _SMALL
