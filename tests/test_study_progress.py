@@ -69,6 +69,24 @@ def test_one_bar_counts_every_fit(diabetes, bars):
     assert bar.closed
 
 
+def test_threads_report_each_fit_and_their_warnings(diabetes, bars):
+    # joblib's threading backend: the fits run in threads of this process, at once, and
+    # report through the in-process path; the warnings are recorded once across them.
+    import warnings
+
+    import joblib
+
+    model = make_pipeline(StandardScaler(), ElasticNetRegressor(max_iter=1, tol=1e-12))
+    with joblib.parallel_config("threading", n_jobs=2), pytest.warns(FitWarningsSummary):
+        showwarning = warnings.showwarning
+        study = compare_regularizers(model, *diabetes, cv=3, verbose=1,
+                                     regularizers={"alpha": [0.01, 0.1]})
+        assert warnings.showwarning is showwarning  # every recording window closed
+    [bar] = bars
+    assert bar.updates == [1] * 9 and bar.total == 9 and bar.closed
+    assert study.warnings_ and {w.category for w in study.warnings_} == {"ConvergenceWarning"}
+
+
 def test_no_bar_when_verbose_is_0(diabetes, bars):
     compare_regularizers(ElasticNetRegressor(), *diabetes, cv=2,
                          regularizers={"alpha": [0.1]}, verbose=0)

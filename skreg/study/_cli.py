@@ -3,7 +3,9 @@
 Reads the CSV with pandas, builds the preprocessing (median imputation and scaling of numeric
 columns, most-frequent imputation and one-hot encoding of the others), detects classification
 or regression from the target, runs :func:`compare_regularizers` for a neural net and / or a
-linear model, writes the HTML report and prints the headline tables.
+linear model, writes the HTML report and prints the headline tables. One progress bar counts
+the fits; their warnings are summed up in one line and listed in the report. ``--scheduler
+ADDRESS`` runs the fits on a Dask cluster (joblib's Dask backend).
 """
 
 import argparse
