@@ -87,6 +87,20 @@ def test_threads_report_each_fit_and_their_warnings(diabetes, bars):
     assert study.warnings_ and {w.category for w in study.warnings_} == {"ConvergenceWarning"}
 
 
+def test_bar_catches_up_when_workers_cannot_report(diabetes, bars, monkeypatch):
+    # A Dask worker on another host cannot reach this process's socket: the bar then
+    # advances when each search returns, and still ends at every fit done.
+    monkeypatch.setattr(_progress, "_send", lambda address, authkey, message: False)
+    model = make_pipeline(StandardScaler(), ElasticNetRegressor(max_iter=1, tol=1e-12))
+    with pytest.warns(FitWarningsSummary):
+        study = compare_regularizers(model, *diabetes, cv=3, verbose=1,
+                                     regularizers={"alpha": [0.01, 0.1]})
+    [bar] = bars
+    assert bar.updates == [9] and bar.total == 9
+    # shown where they were raised instead of lost: here, in this process's search
+    assert [w.category for w in study.warnings_] == ["ConvergenceWarning"] * 6
+
+
 def test_no_bar_when_verbose_is_0(diabetes, bars):
     compare_regularizers(ElasticNetRegressor(), *diabetes, cv=2,
                          regularizers={"alpha": [0.1]}, verbose=0)

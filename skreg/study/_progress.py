@@ -80,7 +80,7 @@ def _start_recording():
 
 
 def _stop_recording():
-    """The warnings recorded since the last call, as picklable :class:`FitWarning`."""
+    """The warnings recorded since the last call (``warnings.WarningMessage``)."""
     with _recording_lock:
         if _recording["depth"] == 0:
             return []
@@ -91,7 +91,7 @@ def _stop_recording():
         if _recording["depth"] == 0:
             _recording["manager"].__exit__(None, None, None)
             _recording["manager"] = _recording["log"] = None
-    return [as_fit_warning(record) for record in caught]
+    return caught
 
 
 class FitWarningsSummary(UserWarning):
@@ -129,7 +129,12 @@ class FitReporter:
 
     def on_fit_task_end(self, estimator, context):
         if context.task_name == self._TASK:
-            _send(self.address, self.authkey, ("fit", _stop_recording()))
+            caught = _stop_recording()
+            message = ("fit", [as_fit_warning(record) for record in caught])
+            if not _send(self.address, self.authkey, message):
+                for record in caught:  # into this worker's own log rather than nowhere
+                    warnings.showwarning(record.message, record.category, record.filename,
+                                         record.lineno)
         return False  # never stop the search
 
 
