@@ -211,6 +211,9 @@ class StudyProgress:
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, connection):
+        # One thread per worker process. A worker keeps its connection for the next study
+        # (loky reuses its workers): this thread ends when the worker connects to another
+        # study's listener, or exits.
         with connection:
             try:
                 while True:
