@@ -65,7 +65,9 @@ def _send(address, authkey, message):
 
 # Warnings are recorded process-wide from the first running fit of a process to the last
 # one (threads of a Dask worker run several at once, and catch_warnings is process-wide:
-# nested per-fit windows from several threads would restore each other's state).
+# nested per-fit windows from several threads would restore each other's state). The
+# filters are the process's own, so a warning shown "once per location" is recorded once per
+# fit, or once for fits that overlap in threads.
 _recording = {"depth": 0, "manager": None, "log": None}
 _recording_lock = threading.Lock()
 
@@ -99,6 +101,7 @@ class FitWarningsSummary(UserWarning):
 
 
 def as_fit_warning(record):
+    """A ``warnings.WarningMessage`` as a picklable :class:`FitWarning`."""
     return FitWarning(record.category.__name__, str(record.message), str(record.filename),
                       int(record.lineno))
 
@@ -111,7 +114,9 @@ class FitReporter:
     being fitted do not see it.
     """
 
-    _TASK = "candidate-split-evaluation"  # GridSearchCV's task of one candidate on one split
+    # GridSearchCV's task of one candidate on one split (scikit-learn 1.9's name; the tests
+    # see every fit reported, and a renamed task would fail them)
+    _TASK = "candidate-split-evaluation"
 
     def __init__(self, address, authkey):
         self.address = address
