@@ -20,7 +20,7 @@ from skreg.neural import (
     smooth_labels,
 )
 from skreg.quantization import VectorQuantizer
-from skreg.study import RegularizationStudy, compare_regularizers
+from skreg.study import RegularizationStudy, StudyDisplay, compare_regularizers
 
 __version__ = "0.1.0.dev0"
 
@@ -33,6 +33,7 @@ __all__ = [
     "RegularizedNetClassifier",
     "RegularizedNetRegressor",
     "RegularizationStudy",
+    "StudyDisplay",
     "VectorQuantizer",
     "compare_regularizers",
     "enet_path",

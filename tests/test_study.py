@@ -188,8 +188,15 @@ def test_unsupported_estimator_and_bad_regularizers():
 
 
 def test_plot_has_a_panel_per_regularizer(linear_study):
-    figure = linear_study.plot()
+    import matplotlib.pyplot as plt
+
+    display = linear_study.plot()
+    figure = display.figure_
+    # made through pyplot, so a notebook cell ending in study.plot() shows it
+    assert figure.number in plt.get_fignums()
+    plt.close(figure)
     visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert list(display.axes_) == visible
     assert [ax.get_title() for ax in visible] == ["L2 (ridge)", "elastic net", "L1 (lasso)"]
     assert all(ax.get_xscale() == "log" for ax in visible)
     # test and train curves plus the baseline line on each panel

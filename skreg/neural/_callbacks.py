@@ -10,7 +10,6 @@ import numpy as np
 import skorch.callbacks
 import torch
 from skorch.callbacks import Callback
-from tqdm.auto import tqdm
 
 
 class ValidationScore(Callback):
@@ -157,6 +156,10 @@ class EpochProgressBar(Callback):
         self.keys = keys
 
     def on_train_begin(self, net, **kwargs):
+        # Imported when a bar is wanted, not with skreg: tqdm.auto warns (TqdmWarning) at
+        # import in a Jupyter kernel without ipywidgets.
+        from tqdm.auto import tqdm
+
         self.bar_ = tqdm(total=net.max_epochs, unit="epoch", leave=True)
 
     def on_epoch_end(self, net, **kwargs):

@@ -5,8 +5,9 @@ unregularized baseline and returns a :class:`RegularizationStudy` (a results tab
 curves, an HTML report). ``python -m skreg.study DATA.csv --target COLUMN`` runs it on a CSV file.
 """
 
+from skreg.study._plot import StudyDisplay
 from skreg.study._report import write_report
 from skreg.study._result import RegularizationStudy
 from skreg.study._study import compare_regularizers
 
-__all__ = ["RegularizationStudy", "compare_regularizers", "write_report"]
+__all__ = ["RegularizationStudy", "StudyDisplay", "compare_regularizers", "write_report"]

@@ -5,11 +5,14 @@ would make a study silently wrong (duplicate column names, infinite values), che
 path, builds the preprocessing (median imputation and scaling of numeric columns,
 most-frequent imputation and one-hot encoding of the others), detects classification or
 regression from the target, runs :func:`compare_regularizers` for a neural net and / or a
-linear model, writes the HTML report and prints the headline tables.
+linear model, writes the HTML report and prints the headline tables. One progress bar counts
+the fits; their warnings are summed up in one line and listed in the report. ``--scheduler
+ADDRESS`` runs the fits on a Dask cluster (joblib's Dask backend).
 """
 
 import argparse
 import codecs
+import contextlib
 import csv
 import sys
 import time
@@ -66,6 +69,9 @@ def _parser():
     parser.add_argument("--n-jobs", type=int, default=-1,
                         help="parallel fits (default: -1, every core)")
     parser.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the fits on the Dask cluster of this scheduler, e.g. "
+                             "tcp://10.0.0.5:8786 (needs pip install 'skreg[dask]')")
     return parser
 
 
@@ -300,6 +306,36 @@ def headline(study):
     })
 
 
+# How long to try reaching a --scheduler before giving up (distributed retries until then).
+_CONNECT_TIMEOUT = "10s"
+
+
+def _dask_cluster(address):
+    """A context running joblib's fits on the Dask scheduler at ``address`` (None: local).
+
+    Connects at once, so that a wrong address fails in seconds, not after a study; an
+    InputError if the scheduler cannot be reached.
+    """
+    if address is None:
+        return contextlib.nullcontext()
+    import joblib
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs dask.distributed: pip install 'skreg[dask]'") \
+            from None
+    try:
+        client = Client(address, timeout=_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    stack = contextlib.ExitStack()
+    stack.enter_context(client)  # closes the connection, not the cluster
+    stack.enter_context(client.as_current())
+    stack.enter_context(joblib.parallel_config("dask"))
+    return stack
+
+
 def main(argv=None):
     """Run the CLI; return the exit status (2 for bad input)."""
     parser = _parser()
@@ -311,17 +347,21 @@ def main(argv=None):
         frame = read_table(args.data, sep=args.sep, encoding=args.encoding)
         X, y, task, description = prepare(frame, args.target, args.task, cv,
                                           Path(args.data).name)
-        # Before the first fit: a study is not run for a report that cannot be written.
+        # Before the first fit: a study is not run for a report that cannot be written,
+        # nor on a scheduler that cannot be reached.
         report_target(args.out, force=args.force, force_option="--force")
+        cluster = _dask_cluster(args.scheduler)
     except (InputError, OSError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     from skreg.study import compare_regularizers, write_report
+    from skreg.study._progress import FitWarningsSummary, as_fit_warning, summarize
 
     print(description)
     studies, start = {}, time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    # The fits' warnings (workers too) come back in study.warnings_: one line below and the
+    # list in the report, instead of one stderr line each.
+    with cluster, warnings.catch_warnings(record=True) as caught:
         for title, model in estimators(X, task, args.estimator, quick=args.quick,
                                        random_state=args.random_state).items():
             studies[title] = compare_regularizers(
@@ -339,8 +379,10 @@ def main(argv=None):
     except OSError as exc:  # the folder changed during the study, or the disk is full
         print(f"{parser.prog}: error: the report was not written: {exc}", file=sys.stderr)
         return 1
-    if caught:
-        kinds = sorted({w.category.__name__ for w in caught})
-        print(f"\n{len(caught)} warnings while fitting ({', '.join(kinds)})")
+    fit_warnings = [record for study in studies.values() for record in study.warnings_]
+    fit_warnings += [as_fit_warning(record) for record in caught
+                     if not issubclass(record.category, FitWarningsSummary)]
+    if fit_warnings:
+        print(f"\n{summarize(fit_warnings)} (all listed in the report)")
     print(f"\nreport: {index.resolve()}  ({time.perf_counter() - start:.0f} s)")
     return 0

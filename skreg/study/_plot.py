@@ -3,7 +3,6 @@
 import numbers
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
 
 _TEST, _TRAIN, _BASE = "#1f77b4", "#ff7f0e", "#555555"
 
@@ -13,6 +12,8 @@ def _is_number(value):
 
 
 def _draw(ax, study, sweep, baseline):
+    from matplotlib.ticker import NullFormatter  # matplotlib is an extra: skreg[study]
+
     rows = study.results_[study.results_["regularizer"] == sweep.name]
     strengths = list(rows["strength"])
     test, test_std = rows["mean_test_score"].to_numpy(), rows["std_test_score"].to_numpy()
@@ -59,27 +60,131 @@ def _draw(ax, study, sweep, baseline):
     ax.grid(alpha=0.3)
 
 
-def plot_study(study, names=None, *, ncols=3):
-    """A figure with one validation-curve panel per sweep named in ``names``."""
-    # A Figure outside pyplot: no global figure registry, no GUI backend needed.
-    from matplotlib.figure import Figure
-
+def _sweeps(study, names):
     sweeps = study.sweeps_ if names is None else [s for s in study.sweeps_ if s.name in names]
     if not sweeps:
         raise ValueError(f"No regularizer named {names!r} in this study.")
+    return sweeps
+
+
+def _draw_panels(figure, axes, study, sweeps):
+    """One validation curve per sweep on ``axes``, a figure of its own (flat, one per slot)."""
     baseline = study.results_.iloc[0]
-    ncols = min(ncols, len(sweeps))
-    nrows = int(np.ceil(len(sweeps) / ncols))
-    figure = Figure(figsize=(4.2 * ncols, 3.3 * nrows), layout="constrained")
-    axes = figure.subplots(nrows, ncols, squeeze=False)
-    for ax, sweep in zip(axes.flat, sweeps, strict=False):
+    for ax, sweep in zip(axes, sweeps, strict=False):
         _draw(ax, study, sweep, baseline)
-    for ax in axes[:, 0]:
-        ax.set_ylabel(study.scoring_)
-    for ax in axes.flat[len(sweeps):]:
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(study.scoring_)
+    for ax in axes[len(sweeps):]:
         ax.set_visible(False)
     # Below the panels, where it hides no curve.
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=4, fontsize="small",
                   frameon=False)
+
+
+def _grid_size(n_panels, ncols):
+    ncols = min(ncols, n_panels)
+    return int(np.ceil(n_panels / ncols)), ncols
+
+
+def plot_study(study, names=None, *, ncols=3):
+    """A figure outside pyplot with one validation-curve panel per sweep, for the report.
+
+    Outside pyplot's registry: the report's figures need no GUI backend and are freed when
+    written, even when the CLI runs many studies in one process.
+    """
+    from matplotlib.figure import Figure
+
+    sweeps = _sweeps(study, names)
+    nrows, ncols = _grid_size(len(sweeps), ncols)
+    figure = Figure(figsize=(4.2 * ncols, 3.3 * nrows), layout="constrained")
+    axes = figure.subplots(nrows, ncols, squeeze=False)
+    _draw_panels(figure, list(axes.flat), study, sweeps)
     return figure
+
+
+class StudyDisplay:
+    """Validation curves of a :class:`RegularizationStudy`, in scikit-learn's Display style.
+
+    Made by :meth:`RegularizationStudy.plot`; ``plot(ax=...)`` draws them again, e.g. into
+    axes of the caller's own figure. The figure is created through :mod:`matplotlib.pyplot`,
+    so a notebook cell ending in ``study.plot()`` shows it.
+
+    Parameters
+    ----------
+    study : RegularizationStudy
+        The study to draw.
+    names : list of str, default=None
+        Regularizers to draw (default: every sweep).
+
+    Attributes
+    ----------
+    figure_ : matplotlib.figure.Figure
+        The figure drawn on.
+    axes_ : ndarray of matplotlib.axes.Axes
+        One panel per regularizer, in the order of ``study.sweeps_`` (flat).
+    ax_ : matplotlib.axes.Axes
+        The first panel (the only one when one regularizer is drawn).
+
+    See Also
+    --------
+    RegularizationStudy.plot : Makes this display.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skreg import ElasticNetRegressor, compare_regularizers
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> study = compare_regularizers(ElasticNetRegressor(), X, y, cv=3,
+    ...                              regularizers={"alpha": [0.1, 1.0]})
+    >>> display = study.plot()
+    >>> [ax.get_title() for ax in display.axes_]
+    ['alpha']
+    >>> display.figure_.number in plt.get_fignums()
+    True
+    >>> plt.close(display.figure_)
+    """
+
+    def __init__(self, study, names=None):
+        self.study = study
+        self.names = names
+
+    def plot(self, ax=None, *, ncols=3):
+        """Draw one validation curve per regularizer: test and train score against strength.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or array-like of Axes, default=None
+            Where to draw, one Axes per regularizer (a single Axes when one is drawn).
+            None: a new pyplot figure with ``ncols`` panels a row.
+        ncols : int, default=3
+            Panels a row of a new figure.
+
+        Returns
+        -------
+        display : StudyDisplay
+            ``self``, with ``figure_``, ``axes_`` and ``ax_`` set.
+        """
+        sweeps = _sweeps(self.study, self.names)
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            nrows, ncols = _grid_size(len(sweeps), ncols)
+            figure, axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
+                                        figsize=(4.2 * ncols, 3.3 * nrows))
+            axes = list(axes.flat)
+            _draw_panels(figure, axes, self.study, sweeps)
+        else:  # the caller's axes: drawn in, each with its legend, nothing else touched
+            axes = list(np.ravel(ax))
+            if len(axes) != len(sweeps):
+                raise ValueError(f"ax has {len(axes)} Axes for {len(sweeps)} regularizers "
+                                 f"({', '.join(s.name for s in sweeps)}): give one each.")
+            figure = axes[0].figure
+            baseline = self.study.results_.iloc[0]
+            for panel, sweep in zip(axes, sweeps, strict=True):
+                _draw(panel, self.study, sweep, baseline)
+                panel.set_ylabel(self.study.scoring_)
+                panel.legend(fontsize="small")
+        self.figure_, self.axes_, self.ax_ = figure, np.asarray(axes, dtype=object), axes[0]
+        return self

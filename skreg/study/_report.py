@@ -9,11 +9,13 @@ estimator reprs, titles) goes through :func:`html.escape`.
 
 import re
 import time
+from collections import Counter
 from html import escape
 
 import numpy as np
 
 from skreg.study._files import report_target, staged_report
+from skreg.study._progress import summarize
 from skreg.study._result import describe
 from skreg.study._techniques import explain
 
@@ -139,6 +141,19 @@ def _sweep_table(study, sweep):
     return "\n".join(lines)
 
 
+def _warnings_list(fit_warnings):
+    """Every warning of the fits, the same ones counted once, folded under one line."""
+    if not fit_warnings:
+        return ""
+    counts = Counter((record.category, record.message) for record in fit_warnings)
+    rows = "".join(f"<tr><td>{count}</td><td>{escape(category)}</td>"
+                   f'<td class="setting">{escape(message)}</td></tr>'
+                   for (category, message), count in counts.most_common())
+    return (f"<details><summary>{escape(summarize(fit_warnings))}</summary><table><thead>"
+            "<tr><th>times</th><th>category</th><th class=\"setting\">message</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table></details>")
+
+
 def _technique(name, image, table):
     text, reference = explain(name)
     image_tag = f'<img src="{escape(image)}" alt="validation curve: {escape(name)}">' \
@@ -149,6 +164,8 @@ def _technique(name, image, table):
 
 
 def _study_html(study, index, title, description, folder):
+    from skreg.study._plot import plot_study
+
     parts = [f"<h2>{escape(title)}</h2>"] if title else []
     n_samples, n_features = (list(study.data_shape_) + [1])[:2]
     parts.append(
@@ -161,9 +178,10 @@ def _study_html(study, index, title, description, folder):
         parts.append(f'<p class="meta">{escape(description)}</p>')
     parts.append(f'<p class="verdict">{escape(study.verdict())}</p>')
     parts.append(_summary_table(study))
+    parts.append(_warnings_list(getattr(study, "warnings_", [])))
     for sweep in study.sweeps_:
         image = f"study{index}-{_slug(sweep.name)}.png"
-        figure = study.plot([sweep.name], ncols=1)
+        figure = plot_study(study, [sweep.name], ncols=1)  # outside pyplot: freed when saved
         figure.savefig(folder / image, dpi=100)
         parts.append(_technique(sweep.name, image, _sweep_table(study, sweep)))
     small = abs(study.baseline_score_) < _SMALL

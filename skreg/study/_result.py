@@ -58,6 +58,9 @@ class RegularizationStudy:
         (the baseline, then every sweep's values in order) and ``"combination"``.
     scoring_ : str
         Name of the score.
+    warnings_ : list of FitWarning
+        Every warning raised while fitting (in joblib or Dask workers too): named tuples
+        ``(category, message, filename, lineno)``, the category by its class name.
     """
 
     def __init__(self, *, estimator, base_estimator, sweeps, rows, cv_results, scoring,
@@ -155,23 +158,30 @@ class RegularizationStudy:
                 f"{self.baseline_score_:.4g} → {self.best_score_:.4g} "
                 f"({gain:+.3g}; {note}, {spread:.2g}).")
 
-    def plot(self, names=None, *, ncols=3):
+    def plot(self, names=None, *, ax=None, ncols=3):
         """Validation curves: test and train score against strength, one panel per regularizer.
+
+        The figure is made through :mod:`matplotlib.pyplot` (unless ``ax`` is given), so a
+        notebook cell ending in ``study.plot()`` shows it.
 
         Parameters
         ----------
         names : list of str, default=None
             Regularizers to draw (default: every sweep).
+        ax : matplotlib Axes or array-like of Axes, default=None
+            Axes to draw in, one per regularizer; None makes a new figure.
         ncols : int, default=3
-            Panels per row.
+            Panels per row of a new figure.
 
         Returns
         -------
-        figure : matplotlib.figure.Figure
+        display : StudyDisplay
+            ``figure_`` (the figure), ``axes_`` (one panel per regularizer) and
+            ``plot(ax=...)`` to draw the curves again elsewhere.
         """
-        from skreg.study._plot import plot_study
+        from skreg.study._plot import StudyDisplay
 
-        return plot_study(self, names, ncols=ncols)
+        return StudyDisplay(self, names).plot(ax=ax, ncols=ncols)
 
     def to_html(self, path, *, force=False):
         """Write the HTML report: ``index.html``, one PNG per regularizer, ``results.csv``.
@@ -197,6 +207,30 @@ class RegularizationStudy:
         from skreg.study._report import write_report
 
         return write_report(self, path, force=force)
+
+    def _repr_html_(self):
+        """The verdict and the headline table, for a notebook cell ending in ``study``."""
+        from html import escape
+
+        table = getattr(self, "verdicts_", None)  # the per-regularizer verdicts, when made
+        if table is None:
+            table = self.summary()
+        n_samples, n_features = (list(self.data_shape_) + [1])[:2]
+        lines = [
+            f"<p><b>{escape(type(self.estimator).__name__)}</b>: {n_samples} samples × "
+            f"{n_features} features, {self.n_splits_}-fold CV, score "
+            f"{escape(self.scoring_)}, {len(self.results_)} settings in "
+            f"{self.elapsed_:.0f} s</p>",
+            f"<p>{escape(self.verdict())}</p>",
+            table.to_html(index=False, float_format="{:.4g}".format, na_rep=""),
+        ]
+        fit_warnings = getattr(self, "warnings_", [])
+        if fit_warnings:
+            from skreg.study._progress import summarize
+
+            lines.append(f"<p>{escape(summarize(fit_warnings))} (see <code>warnings_</code>)"
+                         "</p>")
+        return "\n".join(lines)
 
     def __repr__(self):
         return (f"<RegularizationStudy of {type(self.estimator).__name__}: "

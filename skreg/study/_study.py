@@ -2,15 +2,17 @@
 
 import numbers
 import time
+import warnings
 
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, check_cv
+from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
 
 from skreg.study import _grids
 from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
+from skreg.study._progress import FitWarningsSummary, StudyProgress, quiet_params, summarize
 
 _SUPPORTED = ("RegularizedNetClassifier, RegularizedNetRegressor, ElasticNetClassifier, "
               "ElasticNetRegressor, VectorQuantizer, or a Pipeline holding one of them")
@@ -248,20 +250,27 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     scoring : str, callable or None, default=None
         Score to maximise, as in GridSearchCV; None uses the estimator's ``score``.
     n_jobs : int or None, default=None
-        Parallel fits of each GridSearchCV (joblib; a Dask backend works as there).
+        Parallel fits of each GridSearchCV (joblib). Inside
+        ``joblib.parallel_config("dask")``, with a ``distributed.Client`` open, the fits
+        run on that Dask cluster (``pip install 'skreg[dask]'``).
     random_state : int or None, default=None
         Seeds the steps whose ``random_state`` is None, and shuffles the folds when ``cv``
         is an int.
     quick : bool, default=False
         Smaller default grids (two strengths per regularizer): a first look, or tests.
     verbose : int, default=0
-        Passed to GridSearchCV: 1 prints the number of fits and joblib's progress, more
-        prints every fit.
+        0: silent. 1: one progress bar over every fit of the study, fits done / total and
+        the time left (``tqdm.auto``: a widget in Jupyter, a line in a terminal), fed by
+        the workers. 2 and more: also GridSearchCV's messages (its ``verbose`` is one
+        less). The studied steps' own ``verbose`` is set to 0: one bar per fit, from every
+        worker at once, would bury the study's.
 
     Returns
     -------
     study : RegularizationStudy
-        ``results_``, ``best_params_``, ``plot()`` and ``to_html(path)``.
+        ``results_``, ``best_params_``, ``plot()`` and ``to_html(path)``. Warnings raised
+        by the fits (in the workers too) are kept in ``study.warnings_`` and summed up in
+        one warning (a ``UserWarning``) instead of being printed one by one.
 
     Examples
     --------
@@ -320,34 +329,47 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
         scorers["n_iter"] = _FittedAttribute(step, "n_iter_")
         scorers["best_epoch"] = _FittedAttribute(step, "best_epoch_")
 
+    base.set_params(**quiet_params(parts))  # the study's bar is the only one
+
     def search(grid):
         search = GridSearchCV(
             base, grid, scoring=scorers, refit=False, cv=splits, n_jobs=n_jobs,
-            return_train_score=True, error_score=np.nan, verbose=verbose,
+            return_train_score=True, error_score=np.nan, verbose=max(verbose - 1, 0),
         )
-        return search.fit(X, y).cv_results_
+        return progress.fit(search, X, y).cv_results_
 
     start = time.perf_counter()
-    # One search over the baseline and every sweep: all fits are queued at once, so n_jobs
-    # (or a Dask cluster) is kept busy until the last one.
-    cv_results = {"sweeps": search([{}] + [sweep.grid() for sweep in sweeps])}
-    rows = _rows(sweeps, cv_results["sweeps"])
-    combination = _combination(sweeps, rows[1:], rows[0]["mean_test_score"])
-    if combination is not None:
-        cv_results["combination"] = search({k: [v] for k, v in combination.items()})
-        rows += _rows([], cv_results["combination"], first="combination")
+    grid = [{}] + [sweep.grid() for sweep in sweeps]
     tuned = _path_cv(parts, sweeps, scoring) if regularizers is None else None
-    if tuned is not None:
-        # The cross-validated path inside each outer fold: what the user gets by letting
-        # ElasticNet*CV choose alpha and l1_ratio, scored on the same outer folds.
-        cv_results[_PATH_CV] = search(tuned)
-        rows += _rows([], cv_results[_PATH_CV], first=_PATH_CV, kind="tuned")
-    return RegularizationStudy(
+    # Planned fits, the combination's included (skipped when fewer than two sweeps win).
+    planned = len(ParameterGrid(grid)) + (len(sweeps) > 1) + (tuned is not None)
+    with StudyProgress(planned * len(splits), verbose=verbose) as progress:
+        # One search over the baseline and every sweep: all fits are queued at once, so
+        # n_jobs (or a Dask cluster) is kept busy until the last one.
+        cv_results = {"sweeps": search(grid)}
+        rows = _rows(sweeps, cv_results["sweeps"])
+        combination = _combination(sweeps, rows[1:], rows[0]["mean_test_score"])
+        if combination is not None:
+            cv_results["combination"] = search({k: [v] for k, v in combination.items()})
+            rows += _rows([], cv_results["combination"], first="combination")
+        elif len(sweeps) > 1:
+            progress.skip(len(splits))
+        if tuned is not None:
+            # The cross-validated path inside each outer fold: what the user gets by letting
+            # ElasticNet*CV choose alpha and l1_ratio, scored on the same outer folds.
+            cv_results[_PATH_CV] = search(tuned)
+            rows += _rows([], cv_results[_PATH_CV], first=_PATH_CV, kind="tuned")
+    study = RegularizationStudy(
         estimator=estimator, base_estimator=base, sweeps=sweeps, rows=rows,
         cv_results=cv_results, scoring=scoring, n_splits=len(splits), shape=np.shape(X),
         baseline="all off" if off else f"as given ({_grids.describe_sweeps(estimator, sweeps)})",
         elapsed=time.perf_counter() - start,
     )
+    study.warnings_ = progress.warnings
+    if progress.warnings:  # one line here, the list in study.warnings_ and the report
+        warnings.warn(f"compare_regularizers: {summarize(progress.warnings)}; the list is in "
+                      "study.warnings_.", FitWarningsSummary, stacklevel=2)
+    return study
 
 
 def _rows(sweeps, cv_results, first="baseline", kind=None):
