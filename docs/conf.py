@@ -1,7 +1,7 @@
 """Sphinx configuration of skreg's documentation site.
 
-Build it with ``make docs`` (quick gallery) or ``make docs-full``; both call ``docs/build.py``,
-which runs ``sphinx-build -W --keep-going`` so that any warning fails the build.
+Build it with ``make docs``, which calls ``docs/build.py``: it runs ``sphinx-build -W
+--keep-going`` so that any warning fails the build.
 """
 
 import os
@@ -31,6 +31,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "api_reference",  # docs/_ext: writes api/index.rst from skreg.__all__
     "inherited_docstrings",  # docs/_ext: scikit-learn's :term: and :ref: in inherited methods
+    "offline_mathjax",  # docs/_ext: MathJax served from _static/, no CDN
 ]
 
 templates_path = ["_templates"]
@@ -57,9 +58,9 @@ intersphinx_mapping = local_inventories.write_all(INVENTORIES)
 intersphinx_timeout = 1
 
 # -- Gallery ------------------------------------------------------------------------------------
-# SKREG_EXAMPLE_QUICK=1 (what ``make docs`` and the tests set) runs every example with its
-# small settings: the same code, fewer epochs and grid points. ``make docs-full`` leaves it
-# unset, so the figures show the full runs.
+# ``make docs`` runs every example at its full settings, so the figures show what the text
+# says (each example asserts it). SKREG_EXAMPLE_QUICK=1 (``docs/build.py --quick``, what the
+# test suite runs) uses small settings: the same code, fewer epochs and grid points.
 QUICK = os.environ.get("SKREG_EXAMPLE_QUICK") == "1"
 sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
@@ -73,6 +74,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "reset_modules": ("matplotlib",),
     "min_reported_time": 1,
+    # The execution-times pages load jQuery, DataTables and Bootstrap from CDNs: not written.
+    "write_computation_times": False,
 }
 
 # -- HTML ---------------------------------------------------------------------------------------
@@ -94,6 +97,6 @@ html_theme_options = {
 if QUICK:
     html_theme_options["announcement"] = (
         "This build ran the examples in quick mode (few epochs, small grids): their figures "
-        "show the code at work, not its final numbers. <code>make docs-full</code> builds "
+        "show the code at work, not its final numbers. <code>make docs</code> builds "
         "them with the full settings."
     )

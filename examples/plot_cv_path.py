@@ -62,6 +62,9 @@ sparse_regressor = ElasticNetRegressorCV(
 for name, model in (("min", regressor), ("1se", sparse_regressor)):
     kept = [f for f, w in zip(diabetes.feature_names, model.coef_, strict=True) if w != 0]
     print(f"  {name}: {len(kept)} of {X.shape[1]} features kept: {', '.join(kept)}")
+# The 1se rule picks a larger alpha, hence a model at most as large (sparser here).
+assert regressor.alpha_1se_ >= regressor.alpha_
+assert np.count_nonzero(sparse_regressor.coef_) <= np.count_nonzero(regressor.coef_)
 
 # %%
 # Classification: breast cancer diagnosis from 30 standardized measurements

@@ -58,6 +58,9 @@ for i, alpha in enumerate(alphas):
 for name in penalties:
     n_zero_at_end = np.count_nonzero(paths[name][-1] == 0)
     print(f"{name}: {n_zero_at_end} of {X.shape[1]} weights exactly zero at alpha={alphas[-1]:g}")
+# What the figure's title says: L1 zeroes every weight by the end of the grid, L2 none.
+assert not paths["L1 (Lasso), l1_ratio=1"][-1].any()
+assert paths["L2 (ridge), l1_ratio=0"].all()
 
 # %%
 # Plot the paths, with the number of non-zero weights on a second axis.

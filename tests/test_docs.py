@@ -1,6 +1,6 @@
 """The documentation site builds with warnings as errors, with every page a user looks for.
 
-One build (``docs/build.py``, examples in quick mode, into a temporary directory) and every
+One build (``docs/build.py --quick``, examples in quick mode, into a temporary directory) and every
 check on its output in a single test, so that pytest-xdist never builds the site twice.
 Sphinx and its extensions are pinned in requirements-lock.txt: a missing one fails this test.
 """
@@ -28,7 +28,7 @@ def test_docs_build(tmp_path):
 
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run(
-        [sys.executable, str(ROOT / "docs" / "build.py"), "--out", str(tmp_path)],
+        [sys.executable, str(ROOT / "docs" / "build.py"), "--quick", "--out", str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
@@ -59,6 +59,20 @@ def test_docs_build(tmp_path):
             f"{name} links to {link!r}: give it skreg.utils._doc_link.DocLinkMixin as a base"
         )
         assert (html / link[len(DOC_URL):]).is_file(), (name, link)
+
+    # Read offline: no page loads a script or a style sheet from another host (MathJax is
+    # served from _static/, the gallery's execution-times pages with their CDNs are not built).
+    # The one absolute <link> allowed is the page's canonical address on the docs' own site.
+    external = re.compile(r'<(script|link)\b[^>]*?\b(src|href)="(https?:)?//[^"]*"[^>]*>')
+    pages = sorted(html.rglob("*.html"))
+    for path in pages:
+        for match in external.finditer(path.read_text()):
+            tag = match.group(0)
+            assert 'rel="canonical"' in tag and f'href="{DOC_URL}' in tag, (path, tag)
+    assert not any(path.stem == "sg_execution_times" for path in pages)
+    mathjax = '<script defer="defer" src="../_static/mathjax/tex-mml-svg.js"></script>'
+    assert mathjax in (html / "user_guide" / "linear.html").read_text()
+    assert (html / "_static" / "mathjax" / "tex-mml-svg.js").is_file()
 
     # Intersphinx resolved against the locally generated inventories, to the real sites.
     page = (html / "api" / "generated" / "skreg.ElasticNetRegressor.html").read_text()
