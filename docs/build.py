@@ -53,6 +53,10 @@ def build(out, quick=False, jobs=1, rerun_examples=False):
     source = out / f"source-{mode}"
     stage(ROOT / "docs", source / "docs", skip=GENERATED)
     stage(ROOT / "examples", source / "examples")
+    # The release notes page includes ../CHANGELOG.md.
+    changelog = source / "CHANGELOG.md"
+    if not changelog.exists() or changelog.read_bytes() != (ROOT / "CHANGELOG.md").read_bytes():
+        shutil.copy2(ROOT / "CHANGELOG.md", changelog)
     html = out / "html"
     marker = html / ".build-mode"
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going",

@@ -27,6 +27,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",  # [source] links to the highlighted code, inside the site
+    "myst_parser",  # CHANGELOG.md as the release notes page
+    "sphinxarg.ext",  # the command line's page, from its argparse parser
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "api_reference",  # docs/_ext: writes api/index.rst from skreg.__all__
@@ -37,12 +40,16 @@ extensions = [
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_templates", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 default_role = "literal"
 
 # -- API pages ------------------------------------------------------------------------------
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": True}
 autodoc_typehints = "none"  # the numpydoc sections carry the types
+# viewcode's [source] pages are written for skreg's modules only (inherited scikit-learn
+# methods have no page): the site shows the code of the version it documents, offline.
+viewcode_follow_imported_members = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 

@@ -26,7 +26,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skreg import RegularizedNetClassifier
+from skreg import RegularizedNetClassifier, smooth_labels
 
 QUICK = os.environ.get("SKREG_EXAMPLE_QUICK") == "1"  # set by the test suite
 N_EPOCHS = 4 if QUICK else 100
@@ -135,6 +135,14 @@ print("best validation loss:", ", ".join(f"{n} {v:.3f}" for n, v in best_valid.i
 if not QUICK:
     assert best_valid["dropout=0.5"] < best_valid["unregularized"], best_valid
     assert log_gap["l1=3e-4"] < 0.5 * log_gap["unregularized"], log_gap
+
+# %%
+# The targets that ``label_smoothing=0.1`` trains against, for the first three training
+# images (:func:`~skreg.smooth_labels`, the convention of PyTorch's ``CrossEntropyLoss``):
+# the true class gets 1 - 0.1 + 0.1 / 10 = 0.91 and each of the nine others 0.01.
+targets = smooth_labels(y_train[:3], 0.1, n_classes=10)
+print(targets.round(3))
+assert np.allclose(targets[np.arange(3), y_train[:3]], 0.91)
 
 # %%
 # Test accuracy

@@ -30,6 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skreg import RegularizedNetClassifier
+from skreg.nn import VQLayer
 
 QUICK = os.environ.get("SKREG_EXAMPLE_QUICK") == "1"  # set by the test suite
 N_EPOCHS = 8 if QUICK else 100
@@ -63,6 +64,9 @@ for update, ema in (("gradient", False), ("EMA", True)):
               f"perplexity {net.history_[-1, 'vq_perplexity']:5.1f}, test accuracy "
               f"{net.score(X_test, y_test):.3f}")
 
+# The bottleneck is a ``skreg.nn.VQLayer`` inside the trained PyTorch module.
+trained = usage["gradient", True].net_.module_
+print([layer for layer in trained.modules() if isinstance(layer, VQLayer)])
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
 epochs = np.arange(1, N_EPOCHS + 1)
 for (update, reseed), net in usage.items():

@@ -185,6 +185,8 @@ def _study_html(study, index, title, description, folder):
 def write_report(studies, path, *, title="Regularization study", descriptions=None):
     """Write one report folder for one or several studies.
 
+    Read more in the :ref:`User Guide <which-regularizer>`.
+
     Parameters
     ----------
     studies : RegularizationStudy or dict of str to RegularizationStudy
