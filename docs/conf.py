@@ -96,7 +96,7 @@ html_sidebars = {"getting_started": [], "benchmarks": []}
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
-    "header_links_before_dropdown": 6,
+    "header_links_before_dropdown": 5,  # the rest under "More": the search box stays on the bar
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],

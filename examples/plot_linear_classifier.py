@@ -40,7 +40,8 @@ X_train, X_test, y_train, y_test = train_test_split(
 # The penalty treats every weight alike: standardize the features first.
 scaler = StandardScaler().fit(X_train)
 X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-print(f"{len(y_train)} training and {len(y_test)} test rows, {X_train.shape[1]} features")
+print(f"{len(y_train)} training and {len(y_test)} test rows, "
+      f"{X_train.shape[1]} features")
 
 # %%
 # The path of each penalty

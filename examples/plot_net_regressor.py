@@ -55,7 +55,9 @@ for name, params in REGULARIZERS.items():
     models[f"net, {name}"] = TransformedTargetRegressor(
         make_pipeline(StandardScaler(), net), transformer=StandardScaler()
     )
-models["ElasticNetRegressorCV"] = make_pipeline(StandardScaler(), ElasticNetRegressorCV())
+models["ElasticNetRegressorCV"] = make_pipeline(
+    StandardScaler(), ElasticNetRegressorCV()
+)
 
 scores = {}
 for name, model in models.items():
@@ -84,9 +86,9 @@ ax.set_title(f"Diabetes: MLP (256, 256), {N_EPOCHS} epochs, against a linear mod
 fig.tight_layout()
 plt.show()
 
-# What the figure shows, at full size (the test suite's quick mode trains 20 epochs only):
-# the unregularized net memorizes, every regularizer improves its test R2, and the
-# cross-validated Elastic Net predicts best.
+# What the figure shows, at full size (the test suite's quick mode trains 20 epochs
+# only): the unregularized net memorizes, every regularizer improves its test R2, and
+# the cross-validated Elastic Net predicts best.
 if not QUICK:
     plain_train, plain_test = scores["net, no regularizer"]
     assert plain_train > 0.95 and plain_test < plain_train - 0.5, scores

@@ -65,13 +65,16 @@ def test_docs_build(tmp_path):
         # scikit-learn's version notes in inherited docstrings say whose version they give.
         assert not re.search(r"(Added|Changed) in version \d", text), qualname
 
+    quantizer = (html / "api" / "generated" / "skreg.VectorQuantizer.html").read_text()
+    assert "Added in scikit-learn 1.4" in quantizer  # set_output's "polars" note
+
     # The release notes are CHANGELOG.md; the command line's page lists the parser's options.
     assert "The first release." in (html / "release_notes.html").read_text()
     cli = (html / "cli.html").read_text()
     from skreg.study._cli import _parser
 
     for action in _parser()._actions:
-        for option in action.option_strings:
+        for option in set(action.option_strings) - {"-h", "--help"}:
             assert option in cli, option
 
     # Every example executed, with its figures.
@@ -129,3 +132,20 @@ def test_doc_links_name_the_version():
     assert DOC_URL == f"{DOC_ROOT}{doc_version(skreg.__version__)}/"
     link = skreg.ElasticNetRegressor()._get_doc_link()
     assert link == f"{DOC_URL}api/generated/skreg.ElasticNetRegressor.html"
+
+
+def test_read_the_docs_builds_the_same_site():
+    # The published site must be the one `make docs` builds and this suite tests: the locked
+    # environment, the same torch, docs/build.py at full settings, its html/ published.
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text())
+    commands = config["build"]["commands"]
+    lock = (ROOT / "requirements-lock.txt").read_text().splitlines()
+    torch_pin = next(line for line in lock if line.startswith("torch=="))
+    assert any(torch_pin in command and "/whl/cpu" in command for command in commands)
+    assert any("pip install -r requirements-lock.txt" in command for command in commands)
+    build = [command for command in commands if "docs/build.py" in command]
+    assert len(build) == 1 and "--quick" not in build[0]
+    out = build[0].split("--out")[1].split()[0]
+    assert any(f"{out}/html $READTHEDOCS_OUTPUT/html" in command for command in commands)

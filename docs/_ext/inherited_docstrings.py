@@ -8,7 +8,7 @@ local_inventories.py); they are rendered as plain text rather than guessed. Unre
 references anywhere else still fail the build.
 
 Their version notes (``.. versionadded:: 1.3``) give scikit-learn's versions, which on a
-skreg page read as skreg's: they are attributed ("Added in version scikit-learn 1.3").
+skreg page read as skreg's: they become "*Added in scikit-learn 1.3*." paragraphs.
 """
 
 import re
@@ -31,7 +31,8 @@ def resolve_from_sklearn_docstring(app, env, node, contnode):
     return reference
 
 
-VERSION_NOTE = re.compile(r"^(\s*\.\. (?:versionadded|versionchanged|deprecated)::\s*)(\d)")
+VERSION_NOTE = re.compile(r"^(\s*)\.\. (versionadded|versionchanged|deprecated)::\s*(\S+)\s*(.*)$")
+WORDS = {"versionadded": "Added", "versionchanged": "Changed", "deprecated": "Deprecated since"}
 
 
 def _from_sklearn(obj):
@@ -39,10 +40,35 @@ def _from_sklearn(obj):
     return (getattr(function, "__module__", None) or "").split(".")[0] == "sklearn"
 
 
+def _indent(line):
+    return len(line) - len(line.lstrip())
+
+
+def attributed(lines):
+    """``lines`` with each version directive as a paragraph naming scikit-learn."""
+    result, i = [], 0
+    while i < len(lines):
+        match = VERSION_NOTE.match(lines[i])
+        if not match:
+            result.append(lines[i])
+            i += 1
+            continue
+        indent, kind, version, rest = match.groups()
+        body = [rest] if rest else []
+        i += 1
+        # The directive's body: the lines indented deeper than the directive.
+        while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > len(indent)):
+            body.append(lines[i].strip())
+            i += 1
+        text = " ".join(part for part in body if part)
+        note = f"*{WORDS[kind]} in scikit-learn {version}*"
+        result += [f"{indent}{note}: {text}" if text else f"{indent}{note}.", ""]
+    return result
+
+
 def attribute_sklearn_versions(app, what, name, obj, options, lines):
-    if not name.startswith("skreg.") or not _from_sklearn(obj):
-        return
-    lines[:] = [VERSION_NOTE.sub(r"\1scikit-learn \2", line) for line in lines]
+    if name.startswith("skreg.") and _from_sklearn(obj):
+        lines[:] = attributed(lines)
 
 
 def setup(app):
