@@ -1,9 +1,12 @@
-"""Build skreg's documentation site: ``python docs/build.py [--full] [--out DIR]``.
+"""Build skreg's documentation site: ``python docs/build.py [--quick] [--out DIR]``.
 
 Runs ``sphinx-build -W --keep-going`` (every warning fails the build) into ``DIR/html``
-(default ``docs/_build/html``). The gallery runs every ``examples/plot_*.py``; by default in
-quick mode (``SKREG_EXAMPLE_QUICK=1``: few epochs, small grids), with ``--full`` at the
-settings a reader should see.
+(default ``docs/_build/html``). The gallery runs every ``examples/plot_*.py`` at the settings
+a reader should see, so that the figures agree with the text (each example asserts what its
+figure shows). Sphinx-gallery keeps each example's outputs under ``DIR`` and re-runs only the
+examples whose source changed (``--rerun-examples`` runs them all, e.g. after a change of
+skreg itself). ``--quick`` (``SKREG_EXAMPLE_QUICK=1``: few epochs, small grids) is for the
+test suite: the same code, figures that do not show the final numbers.
 
 Sphinx-gallery and autosummary write generated sources (``auto_examples/``,
 ``api/generated/``) into the source tree, so the build works on a copy of ``docs/`` and
@@ -43,13 +46,17 @@ def stage(source, target, skip=()):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def build(out, full=False, jobs=1):
+def build(out, quick=False, jobs=1, rerun_examples=False):
     """Build the site into ``out / "html"``; return sphinx-build's exit status."""
     out = Path(out).resolve()
-    mode = "full" if full else "quick"
+    mode = "quick" if quick else "full"
     source = out / f"source-{mode}"
     stage(ROOT / "docs", source / "docs", skip=GENERATED)
     stage(ROOT / "examples", source / "examples")
+    # The release notes page includes ../CHANGELOG.md.
+    changelog = source / "CHANGELOG.md"
+    if not changelog.exists() or changelog.read_bytes() != (ROOT / "CHANGELOG.md").read_bytes():
+        shutil.copy2(ROOT / "CHANGELOG.md", changelog)
     html = out / "html"
     marker = html / ".build-mode"
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going",
@@ -57,9 +64,11 @@ def build(out, full=False, jobs=1):
                str(html)]
     if not marker.exists() or marker.read_text() != mode:
         command[3:3] = ["-E", "-a"]  # the pages in html/ come from the other mode
+    if rerun_examples:
+        command[3:3] = ["-D", "sphinx_gallery_conf.run_stale_examples=True"]
     env = dict(os.environ, MPLBACKEND="Agg", SKREG_DOCS_INVENTORIES=str(out / "inventories"))
     env.pop("SKREG_EXAMPLE_QUICK", None)
-    if not full:
+    if quick:
         env["SKREG_EXAMPLE_QUICK"] = "1"
     status = subprocess.call(command, env=env)
     if status == 0:
@@ -69,13 +78,16 @@ def build(out, full=False, jobs=1):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true",
-                        help="run the examples at their full settings (several minutes)")
+    parser.add_argument("--quick", action="store_true",
+                        help="run the examples in quick mode (the test suite's setting)")
+    parser.add_argument("--rerun-examples", action="store_true",
+                        help="run every example again, not only those whose source changed")
     parser.add_argument("--out", default=ROOT / "docs" / "_build", type=Path,
                         help="output directory; the site goes to OUT/html")
     parser.add_argument("-j", "--jobs", default="1", help="sphinx-build's -j (default 1)")
     args = parser.parse_args()
-    status = build(args.out, full=args.full, jobs=args.jobs)
+    status = build(args.out, quick=args.quick, jobs=args.jobs,
+                   rerun_examples=args.rerun_examples)
     if status == 0:
         print(f"open {args.out.resolve() / 'html' / 'index.html'}")
     sys.exit(status)

@@ -1,7 +1,7 @@
 """Sphinx configuration of skreg's documentation site.
 
-Build it with ``make docs`` (quick gallery) or ``make docs-full``; both call ``docs/build.py``,
-which runs ``sphinx-build -W --keep-going`` so that any warning fails the build.
+Build it with ``make docs``, which calls ``docs/build.py``: it runs ``sphinx-build -W
+--keep-going`` so that any warning fails the build.
 """
 
 import os
@@ -27,21 +27,29 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",  # [source] links to the highlighted code, inside the site
+    "myst_parser",  # CHANGELOG.md as the release notes page
+    "sphinxarg.ext",  # the command line's page, from its argparse parser
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "api_reference",  # docs/_ext: writes api/index.rst from skreg.__all__
     "inherited_docstrings",  # docs/_ext: scikit-learn's :term: and :ref: in inherited methods
+    "offline_mathjax",  # docs/_ext: MathJax served from _static/, no CDN
 ]
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_templates", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 default_role = "literal"
 
 # -- API pages ------------------------------------------------------------------------------
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": True}
 autodoc_typehints = "none"  # the numpydoc sections carry the types
+# viewcode's [source] pages are written for skreg's modules only (inherited scikit-learn
+# methods have no page): the site shows the code of the version it documents, offline.
+viewcode_follow_imported_members = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
@@ -57,9 +65,9 @@ intersphinx_mapping = local_inventories.write_all(INVENTORIES)
 intersphinx_timeout = 1
 
 # -- Gallery ------------------------------------------------------------------------------------
-# SKREG_EXAMPLE_QUICK=1 (what ``make docs`` and the tests set) runs every example with its
-# small settings: the same code, fewer epochs and grid points. ``make docs-full`` leaves it
-# unset, so the figures show the full runs.
+# ``make docs`` runs every example at its full settings, so the figures show what the text
+# says (each example asserts it). SKREG_EXAMPLE_QUICK=1 (``docs/build.py --quick``, what the
+# test suite runs) uses small settings: the same code, fewer epochs and grid points.
 QUICK = os.environ.get("SKREG_EXAMPLE_QUICK") == "1"
 sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
@@ -73,6 +81,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "reset_modules": ("matplotlib",),
     "min_reported_time": 1,
+    # The execution-times pages load jQuery, DataTables and Bootstrap from CDNs: not written.
+    "write_computation_times": False,
 }
 
 # -- HTML ---------------------------------------------------------------------------------------
@@ -86,7 +96,7 @@ html_sidebars = {"getting_started": [], "benchmarks": []}
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
-    "header_links_before_dropdown": 6,
+    "header_links_before_dropdown": 5,  # the rest under "More": the search box stays on the bar
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
@@ -94,6 +104,6 @@ html_theme_options = {
 if QUICK:
     html_theme_options["announcement"] = (
         "This build ran the examples in quick mode (few epochs, small grids): their figures "
-        "show the code at work, not its final numbers. <code>make docs-full</code> builds "
+        "show the code at work, not its final numbers. <code>make docs</code> builds "
         "them with the full settings."
     )

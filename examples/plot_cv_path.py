@@ -34,7 +34,11 @@ from sklearn.linear_model import ElasticNetCV
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skreg import ElasticNetClassifierCV, ElasticNetRegressorCV, RegularizationPathDisplay
+from skreg import (
+    ElasticNetClassifierCV,
+    ElasticNetRegressorCV,
+    RegularizationPathDisplay,
+)
 
 QUICK = os.environ.get("SKREG_EXAMPLE_QUICK") == "1"  # set by the test suite
 N_ALPHAS = 15 if QUICK else 60
@@ -50,18 +54,24 @@ y = diabetes.target
 folds = KFold(5, shuffle=True, random_state=0)
 l1_ratios = [0.5, 1.0] if QUICK else [0.1, 0.5, 0.9, 1.0]
 
-regressor = ElasticNetRegressorCV(l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=folds).fit(X, y)
-reference = ElasticNetCV(l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=folds).fit(X, y)
-print(f"ElasticNetRegressorCV: alpha={regressor.alpha_:.4g}, l1_ratio={regressor.l1_ratio_}")
-print(f"ElasticNetCV         : alpha={reference.alpha_:.4g}, l1_ratio={reference.l1_ratio_}")
+path_settings = dict(l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=folds)
+regressor = ElasticNetRegressorCV(**path_settings).fit(X, y)
+reference = ElasticNetCV(**path_settings).fit(X, y)
+for name, model in (("ElasticNetRegressorCV", regressor), ("ElasticNetCV", reference)):
+    print(f"{name:<21s}: alpha={model.alpha_:.4g}, l1_ratio={model.l1_ratio_}")
 print(f"1se rule would pick    alpha={regressor.alpha_1se_:.4g}")
 
 sparse_regressor = ElasticNetRegressorCV(
     l1_ratio=l1_ratios, alphas=N_ALPHAS, cv=folds, alpha_rule="1se"
 ).fit(X, y)
 for name, model in (("min", regressor), ("1se", sparse_regressor)):
-    kept = [f for f, w in zip(diabetes.feature_names, model.coef_, strict=True) if w != 0]
+    kept = [
+        f for f, w in zip(diabetes.feature_names, model.coef_, strict=True) if w != 0
+    ]
     print(f"  {name}: {len(kept)} of {X.shape[1]} features kept: {', '.join(kept)}")
+# The 1se rule picks a larger alpha, hence a model at most as large (sparser here).
+assert regressor.alpha_1se_ >= regressor.alpha_
+assert np.count_nonzero(sparse_regressor.coef_) <= np.count_nonzero(regressor.coef_)
 
 # %%
 # Classification: breast cancer diagnosis from 30 standardized measurements
@@ -77,7 +87,8 @@ X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 class_folds = StratifiedKFold(5, shuffle=True, random_state=0)
 settings = dict(l1_ratio=1.0, alphas=N_ALPHAS // 2, cv=class_folds)
 classifier = ElasticNetClassifierCV(**settings).fit(X_train, y_train)
-sparse_classifier = ElasticNetClassifierCV(alpha_rule="1se", **settings).fit(X_train, y_train)
+sparse_classifier = ElasticNetClassifierCV(alpha_rule="1se", **settings)
+sparse_classifier.fit(X_train, y_train)
 for name, model in (("min", classifier), ("1se", sparse_classifier)):
     print(f"classifier {name}: alpha={model.alpha_:.4g}, "
           f"{np.count_nonzero(model.coef_)} of {X_train.shape[1]} features, "

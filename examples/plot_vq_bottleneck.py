@@ -30,6 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skreg import RegularizedNetClassifier
+from skreg.nn import VQLayer
 
 QUICK = os.environ.get("SKREG_EXAMPLE_QUICK") == "1"  # set by the test suite
 N_EPOCHS = 8 if QUICK else 100
@@ -59,14 +60,18 @@ for update, ema in (("gradient", False), ("EMA", True)):
         ).fit(X_train, y_train)
         usage[update, reseed] = net
         print(f"codebook by {update:<8s} vq_reseed={reseed!s:<5s}: last epoch "
-              f"{net.history_[-1, 'vq_codes_used']:3d} / {N_CODES} codes used, perplexity "
-              f"{net.history_[-1, 'vq_perplexity']:5.1f}, test accuracy "
+              f"{net.history_[-1, 'vq_codes_used']:3d} / {N_CODES} codes used, "
+              f"perplexity {net.history_[-1, 'vq_perplexity']:5.1f}, test accuracy "
               f"{net.score(X_test, y_test):.3f}")
 
+# The bottleneck is a ``skreg.nn.VQLayer`` inside the trained PyTorch module.
+trained = usage["gradient", True].net_.module_
+print([layer for layer in trained.modules() if isinstance(layer, VQLayer)])
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
 epochs = np.arange(1, N_EPOCHS + 1)
 for (update, reseed), net in usage.items():
-    style = dict(color="C0" if reseed else "C1", ls="-" if update == "gradient" else "--",
+    style = dict(color="C0" if reseed else "C1",
+                 ls="-" if update == "gradient" else "--",
                  label=f"{update} codebook, vq_reseed={reseed}")
     axes[0].plot(epochs, net.history_[:, "vq_perplexity"], **style)
     axes[1].plot(epochs, net.history_[:, "vq_codes_used"], **style)
@@ -114,10 +119,23 @@ for update, values in accuracy.items():
 class_shares = np.sort(np.bincount(y_test))[::-1] / len(y_test)
 all_sizes = np.arange(min(CODEBOOK_SIZES), max(CODEBOOK_SIZES) + 1)
 ceiling = [class_shares[:k].sum() for k in all_sizes]
+# The grey bound holds for every codebook size; at full size (not in the test suite's
+# quick mode), re-seeding leaves no fewer codes in use than training without it.
+for values in accuracy.values():
+    for value, k in zip(values, CODEBOOK_SIZES, strict=True):
+        assert value <= class_shares[:k].sum() + 1e-9, (k, value)
+if not QUICK:
+    for update in ("gradient", "EMA"):
+        with_reseed, without = (
+            usage[update, reseed].history_[-1, "vq_codes_used"]
+            for reseed in (True, False)
+        )
+        assert with_reseed >= without, (update, with_reseed, without)
 
 fig, ax = plt.subplots(figsize=(7, 4.2))
-ax.plot(CODEBOOK_SIZES, accuracy["gradient"], "o-", label="VQ bottleneck, gradient codebook")
-ax.plot(CODEBOOK_SIZES, accuracy["EMA"], "s-", label="VQ bottleneck, EMA codebook")
+for (update, values), marker in zip(accuracy.items(), "os", strict=True):
+    ax.plot(CODEBOOK_SIZES, values, f"{marker}-",
+            label=f"VQ bottleneck, {update} codebook")
 ax.axhline(plain_accuracy, color="k", ls="--", lw=1, label="no bottleneck")
 ax.plot(all_sizes, ceiling, ":", color="0.5", label="at most k classes predicted")
 ax.set_xscale("log", base=2)

@@ -4,6 +4,10 @@ Linear baselines (L1, L2 and Elastic Net on one objective), a vector-quantizatio
 neural estimators on skorch whose regularizers are plain hyperparameters that GridSearchCV can tune.
 """
 
+# Set before the subpackages are imported: their estimators' doc links (skreg/utils/_doc_link.py)
+# point at this version's documentation.
+__version__ = "0.1.0.dev0"
+
 from skreg import nn as nn  # the PyTorch layers: skreg.nn.VQLayer
 from skreg.linear import (
     ElasticNetClassifier,
@@ -21,8 +25,6 @@ from skreg.neural import (
 )
 from skreg.quantization import VectorQuantizer
 from skreg.study import RegularizationStudy, StudyDisplay, compare_regularizers
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "ElasticNetClassifier",

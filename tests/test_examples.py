@@ -28,3 +28,23 @@ def test_example_runs(script, tmp_path):
     assert (tmp_path / f"{script.stem}_1.png").is_file(), (
         f"{script.name} saved no figure: end it with the save block of the other examples"
     )
+
+
+def test_example_code_fits_the_page():
+    # The gallery shows each code block in a box about 88 characters wide: longer lines are
+    # cut off on the site. Text blocks wrap like any paragraph, and the blocks the gallery
+    # hides (sphinx_gallery_start_ignore ... end_ignore) are not shown at all.
+    from sphinx_gallery.py_source_parser import (
+        remove_ignore_blocks,
+        split_code_and_text_blocks,
+    )
+
+    too_long = []
+    for script in EXAMPLES:
+        for label, content, lineno in split_code_and_text_blocks(str(script))[1]:
+            if label != "code":
+                continue
+            for offset, line in enumerate(remove_ignore_blocks(content).splitlines()):
+                if len(line) > 88:
+                    too_long.append(f"{script.name}:{lineno + offset}: {line.strip()}")
+    assert not too_long, "\n".join(too_long)

@@ -37,12 +37,16 @@ API (``fit``, ``predict`` / ``transform``, ``get_params``, ``set_output``) and w
 
 
 def public_objects():
-    """``(qualified name, object)`` for every name of ``skreg.__all__`` and ``skreg.nn``."""
+    """``(qualified name, object)`` of the public names of skreg, skreg.nn and skreg.study."""
     import skreg
     import skreg.nn
+    import skreg.study
 
     objects = [(f"skreg.{name}", getattr(skreg, name)) for name in skreg.__all__]
     objects += [(f"skreg.nn.{name}", getattr(skreg.nn, name)) for name in skreg.nn.__all__]
+    # Public names of a subpackage that skreg does not re-export.
+    objects += [(f"skreg.study.{name}", getattr(skreg.study, name))
+                for name in skreg.study.__all__ if name not in skreg.__all__]
     return objects
 
 

@@ -125,6 +125,8 @@ _ATTRIBUTES = """
 class ElasticNetRegressorCV(RegressorMixin, ElasticNetCVMixin):
     __doc__ = f"""Elastic Net regression with alpha and l1_ratio chosen by cross-validation.
 
+    Read more in the :ref:`User Guide <linear-cv>`.
+
     Each fold runs the warm-started coordinate-descent path of scikit-learn's ``enet_path``
     (on the data as :class:`~sklearn.linear_model.ElasticNetCV` prepares them), so with the
     same grid, folds and default scoring it chooses the same alpha as ``ElasticNetCV``, and
@@ -249,6 +251,8 @@ _Labels = namedtuple("_Labels", ["y", "encoded", "classes"])
 
 class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
     __doc__ = f"""Elastic Net logistic regression, alpha and l1_ratio chosen by cross-validation.
+
+    Read more in the :ref:`User Guide <linear-cv>`.
 
     Binary or multinomial. Each fold fits the whole warm-started path of skreg's Elastic Net
     logistic solver; the chosen point is refitted on all the data by

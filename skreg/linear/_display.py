@@ -12,6 +12,8 @@ from skreg.linear._path import enet_path
 class RegularizationPathDisplay:
     """Coefficient path and cross-validated score of an Elastic Net CV estimator.
 
+    Read more in the :ref:`User Guide <linear-cv>`.
+
     Two panels sharing a logarithmic alpha axis: left, every weight along the path fitted
     on all the data; right, the mean held-out score over folds with a band of one standard
     error (``std(ddof=1) / sqrt(n_folds)``, the spread the ``"1se"`` rule uses). Vertical

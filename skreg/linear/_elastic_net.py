@@ -35,6 +35,8 @@ def check_squared_error_scale(y, dtype):
 class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, BaseEstimator):
     """Linear regression with L1, L2 or Elastic Net penalty, all on one scale.
 
+    Read more in the :ref:`User Guide <linear>`.
+
     One objective for every ``l1_ratio`` in [0, 1] (see Notes), so that a grid search over
     ``{"l1_ratio": [0, 0.5, 1], "alpha": [...]}`` compares Ridge, Elastic Net and Lasso with
     the same meaning of ``alpha``. Each case is solved by the scikit-learn estimator made for it:

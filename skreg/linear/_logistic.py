@@ -25,6 +25,8 @@ from skreg.utils._doc_link import DocLinkMixin
 class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression with L1, L2 or Elastic Net penalty, on the regressor's scale.
 
+    Read more in the :ref:`User Guide <linear>`.
+
     Binary and multiclass (multinomial) logistic regression whose penalty has the same
     meaning as in :class:`ElasticNetRegressor`: ``alpha`` multiplies the penalty added to the
     *mean* log-loss (see Notes). Two solvers, chosen from ``l1_ratio``:

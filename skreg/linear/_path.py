@@ -166,6 +166,8 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
               sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=1000):
     """Elastic Net coefficients along a decreasing grid of alphas, for either loss.
 
+    Read more in the :ref:`User Guide <linear-cv>`.
+
     The objective at each alpha is the one of :class:`ElasticNetRegressor`
     (``loss="squared_error"``) or :class:`ElasticNetClassifier` (``loss="log_loss"``), with
     ``alpha`` and ``l1_ratio`` on one scale::

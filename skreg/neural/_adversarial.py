@@ -142,6 +142,8 @@ def robust_accuracy(
 ):
     """Accuracy of a fitted skreg classifier on adversarial versions of ``X``.
 
+    Read more in the :ref:`User Guide <adversarial-training>`.
+
     Each sample is perturbed within an L∞ ball of radius ``eps`` to increase the network's
     cross-entropy loss on its true label (FGSM or PGD), then classified. The network is put in
     evaluation mode for the attack and the predictions (dropout off, batch-norm running

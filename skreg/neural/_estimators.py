@@ -34,6 +34,8 @@ from skreg.neural._state import _OVERFLOW_SCALE
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
     __doc__ = f"""Multi-layer perceptron classifier whose regularizers are hyperparameters.
 
+    Read more in the :ref:`User Guide <neural>`.
+
     A PyTorch MLP (or a CNN for flattened images) trained with skorch, with dropout, weight
     decay, L1, label smoothing, batch normalization, early stopping, class weights, data
     augmentation (noise, mixup, image shifts and rotations), adversarial training, weight
@@ -309,6 +311,8 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
 
 class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
     __doc__ = f"""Multi-layer perceptron regressor whose regularizers are hyperparameters.
+
+    Read more in the :ref:`User Guide <neural>`.
 
     The network of :class:`RegularizedNetClassifier` with linear outputs and a squared error
     loss; one or several targets. Parameter names follow

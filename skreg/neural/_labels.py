@@ -20,6 +20,8 @@ from sklearn.utils.validation import column_or_1d
 def smooth_labels(y, epsilon, *, n_classes=None, mode="uniform"):
     """Return the label-smoothed target matrix of class indices ``y``.
 
+    Read more in the :ref:`User Guide <label-smoothing>`.
+
     Two conventions go by the name of label smoothing; ``mode`` picks one.
 
     - ``mode="uniform"`` (the formula): ``(1 - epsilon) * onehot + epsilon / k``. The true class

@@ -86,6 +86,8 @@ def _check_codebook(codebook, n_codes, code_dim):
 class VQLayer(nn.Module):
     r"""Vector-quantization bottleneck (van den Oord et al. 2017) for any PyTorch model.
 
+    Read more in the :ref:`User Guide <vq-layer>`.
+
     Each input vector (the last dimension of the input) is replaced by its nearest code in a
     codebook of ``n_codes`` vectors of size ``code_dim``. The gradient passes straight through
     the quantization to the input, and the returned loss pulls codes and inputs together.

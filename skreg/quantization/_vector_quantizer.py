@@ -39,6 +39,8 @@ class VectorQuantizer(
 ):
     """Vector quantization with a k-means codebook: encode rows as code indices and rebuild them.
 
+    Read more in the :ref:`User Guide <kmeans-codebooks>`.
+
     ``fit`` learns ``n_codes`` code vectors by k-means; ``transform`` maps every row to its
     nearest code (as an index, a one-hot row, the code vector itself, or distances to all
     codes) and ``inverse_transform`` maps codes back to vectors. With ``n_subspaces > 1`` the

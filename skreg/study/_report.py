@@ -211,6 +211,8 @@ def write_report(studies, path, *, title="Regularization study", descriptions=No
     files are listed in a manifest (``.skreg-report.json``): a later report replaces them, and
     nothing else.
 
+    Read more in the :ref:`User Guide <which-regularizer>`.
+
     Parameters
     ----------
     studies : RegularizationStudy or dict of str to RegularizationStudy

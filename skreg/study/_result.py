@@ -24,6 +24,8 @@ def describe(params):
 class RegularizationStudy:
     """The outcome of :func:`compare_regularizers`; not built by hand.
 
+    Read more in the :ref:`User Guide <which-regularizer>`.
+
     Attributes
     ----------
     results_ : pandas.DataFrame

@@ -214,6 +214,8 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
                          n_jobs=None, random_state=None, quick=False, verbose=0):
     """Cross-validate each regularizer of ``estimator`` against the unregularized baseline.
 
+    Read more in the :ref:`User Guide <which-regularizer>`.
+
     The baseline is ``estimator`` with every regularizer turned off (a net without dropout,
     weight decay, L1, label smoothing, early stopping, batch norm, noise, mixup, augmentation,
     adversarial training or VQ bottleneck; a linear model with ``alpha=0``). Each regularizer

@@ -1,8 +1,23 @@
 """Link each estimator's HTML representation to its page of the API reference."""
 
-# Root of the published documentation site (what ``make docs`` builds into docs/_build/html);
-# the one place to change if the site moves.
-DOC_URL = "https://skreg.readthedocs.io/en/latest/"
+from skreg import __version__
+
+# Root of the published documentation (Read the Docs, built from .readthedocs.yaml), one folder
+# per version; the one place to change if the site moves.
+DOC_ROOT = "https://skreg.readthedocs.io/en/"
+
+
+def doc_version(version):
+    """Folder of ``version``'s documentation under :data:`DOC_ROOT`.
+
+    A release (``0.1.0``) is published under its tag's name; a development version
+    (``0.2.0.dev0``, or a local ``+`` build) under ``latest``, the main branch's build.
+    """
+    return "latest" if ".dev" in version or "+" in version else version
+
+
+# The documentation of the installed version: what ``make docs`` builds into docs/_build/html.
+DOC_URL = f"{DOC_ROOT}{doc_version(__version__)}/"
 # Path of a public object's page in that site, as written by docs/_ext/api_reference.py.
 API_PAGE = "api/generated/skreg.{estimator_name}.html"
 
