@@ -88,6 +88,16 @@ print(summary.to_string(index=False))
 print(net_study.verdict())
 
 # %%
+# Validation curves
+# -----------------
+# ``study.plot()`` returns a :class:`~skreg.StudyDisplay`: one panel per regularizer, its
+# cross-validated test score (and train score) against its strength, the baseline drawn
+# as a horizontal line. The figure is made through pyplot, so a notebook cell ending in
+# ``net_study.plot()`` shows it.
+display = net_study.plot()
+assert len(display.axes_) >= len(net_study.sweeps_)
+
+# %%
 # Study a linear model
 # --------------------
 # For an :class:`~skreg.ElasticNetClassifier` the study sweeps ``alpha`` along the L2,
@@ -112,8 +122,7 @@ if not QUICK:
 # ----------------------------------------
 # Each bar is a regularizer's gain over its study's baseline at its best strength; the
 # grey band is the standard error of the baseline's mean, the yardstick of the verdict. A
-# bar inside the band is not a clear win. (``study.plot()`` draws each regularizer's
-# validation curve against its strength; the report below holds them.)
+# bar inside the band is not a clear win.
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharex=True)
 for ax, (title, study) in zip(axes, [("neural net", net_study),
                                      ("linear model", linear_study)], strict=True):

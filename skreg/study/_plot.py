@@ -106,6 +106,8 @@ def plot_study(study, names=None, *, ncols=3):
 class StudyDisplay:
     """Validation curves of a :class:`RegularizationStudy`, in scikit-learn's Display style.
 
+    Read more in the :ref:`User Guide <which-regularizer>`.
+
     Made by :meth:`RegularizationStudy.plot`; ``plot(ax=...)`` draws them again, e.g. into
     axes of the caller's own figure. The figure is created through :mod:`matplotlib.pyplot`,
     so a notebook cell ending in ``study.plot()`` shows it.

@@ -206,12 +206,12 @@ def write_report(studies, path, *, title="Regularization study", descriptions=No
                  force=False):
     """Write the HTML report of one or several studies.
 
+    Read more in the :ref:`User Guide <which-regularizer>`.
+
     The report is written into a temporary folder beside ``path`` and moved into place at the
     end, so that an error or Ctrl-C leaves the previous report, or the new one, whole. Its
     files are listed in a manifest (``.skreg-report.json``): a later report replaces them, and
     nothing else.
-
-    Read more in the :ref:`User Guide <which-regularizer>`.
 
     Parameters
     ----------
