@@ -267,10 +267,17 @@ class _BaseRegularizedNet(
             fitted_attributes=lambda net: fitted._fitted_attributes(net),
         )
         fitted = self._scratch_copy()
-        fitted._fit_scratch(X, y, sample_weight, incremental=incremental, classes=classes,
-                            on_interrupt=self._commit, epoch_tasks=epoch_tasks)
+        undo = fitted._fit_scratch(
+            X, y, sample_weight, incremental=incremental, classes=classes,
+            on_interrupt=self._commit, epoch_tasks=epoch_tasks,
+        )
         self._commit(fitted)
-        task.end()
+        try:
+            task.end()  # a raising hook: task.end() puts the previous attributes back
+        except BaseException:
+            if undo is not None:  # partial_fit trained the previous net in place
+                undo()
+            raise
         return self
 
     def _fit_scratch(self, X, y, sample_weight, *, incremental, classes, on_interrupt,
@@ -314,7 +321,7 @@ class _BaseRegularizedNet(
             train = _tensor_dataset(X, targets, weights, train_rows, device)
             if in_place:
                 net = self.net_
-                _train_in_place(
+                undo = _train_in_place(
                     net, train, with_epoch_tasks(self._build_callbacks(validation=False),
                                                  epoch_tasks)
                 )
@@ -349,6 +356,7 @@ class _BaseRegularizedNet(
                         )
                     raise
         self._set_fitted_net(net, device)
+        return undo if in_place else None
 
     def _set_fitted_net(self, net, device, interrupted=False):
         net.train_split = None  # the validation data is not part of the model

@@ -83,14 +83,37 @@ class RegularizedNet(NeuralNet):
             self.initialize()
         routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.last_epoch_ = None
+        n_before = len(self.history)
         self.notify("on_train_begin", X=X, y=y)
         try:
             self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
         except KeyboardInterrupt as exc:
             if not raised_by_statement(exc):
                 raise
+            self._stopped_in_epoch(n_before)
         self.notify("on_train_end", X=X, y=y)
         return self
+
+    def _stopped_in_epoch(self, n_before):
+        """A callback stopped training: go back to the last completed epoch of this call.
+
+        A stop raised from ``on_epoch_end`` (early stopping) comes after a whole epoch; one
+        raised from a batch or ``on_epoch_begin`` leaves an epoch half done (some steps
+        taken, no ``train_loss``): the net returns to the state after the epoch before it
+        (``epoch_snapshots``), or, with no completed epoch in this call, it is an error.
+        """
+        started = len(self.history) > n_before
+        if started and "train_loss" in self.history[-1]:
+            return  # stopped after a whole epoch
+        if started and self.rewind_to_last_epoch():
+            return
+        epoch = max(len(self.history) - n_before, 1)
+        raise ValueError(
+            f"A callback stopped training (raise KeyboardInterrupt, skorch's way to end "
+            f"training early) during epoch {epoch} of this call, before any epoch of it "
+            "completed: there is no trained network to keep. The estimator keeps its "
+            "previous state; stop from on_epoch_end to keep whole epochs."
+        )
 
     def notify(self, method_name, **cb_kwargs):
         super().notify(method_name, **cb_kwargs)
