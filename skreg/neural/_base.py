@@ -38,6 +38,7 @@ from skreg.neural._extensions import (
 )
 from skreg.neural._persistence import PersistentNetMixin
 from skreg.neural._state import (
+    _LARGE_SCALE,
     _train,
     _train_in_place,
     check_scale,
@@ -151,6 +152,7 @@ class _BaseRegularizedNet(
         verbose=0,
         module=None,
         callbacks=None,
+        **module_params,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -193,6 +195,7 @@ class _BaseRegularizedNet(
         self.verbose = verbose
         self.module = module
         self.callbacks = callbacks
+        self._store_module_params(module_params)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -413,6 +416,25 @@ class _BaseRegularizedNet(
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
+    def _non_finite_message(self, X):
+        """Why the network's outputs on the rows ``X`` are NaN or infinite, as far as known."""
+        largest = float(np.abs(X).max()) if X.size else 0.0
+        if largest > _LARGE_SCALE:
+            return (
+                "The network's outputs are not finite for some of the samples; the largest "
+                f"magnitude in X there is {largest:.3g}, so float32 arithmetic overflows in "
+                "the network. Scale X as the training data was (e.g. with the same "
+                "StandardScaler)."
+            )
+        module = self.net_.module_
+        name = "network" if self.module is None else f"module {type(module).__name__}"
+        return (
+            f"The {name} returned NaN or infinite outputs for some of the samples, although "
+            f"X is of ordinary scale there (largest magnitude {largest:.3g}): the module "
+            "itself produces them (e.g. a division, log or sqrt of a value out of its "
+            "domain in forward). Predictions are never NaN: fix the module's forward."
+        )
+
     @thread_policy(eval_batch_size=_EVAL_BATCH_SIZE)
     def _predict_batches(self, X, columns, dtype, transform):
         """``transform(outputs)`` of the network for X, written batch by batch into one array.
@@ -430,12 +452,6 @@ class _BaseRegularizedNet(
                 stop = start + batch_size
                 outputs = net.evaluation_step((as_tensor(X[start:stop], net.device),))
                 if not bool(torch.isfinite(outputs).all()):
-                    largest = float(np.abs(X[start:stop]).max())
-                    raise ValueError(
-                        "The network's outputs are not finite for some of the samples; the "
-                        f"largest magnitude in X there is {largest:.3g}, so float32 "
-                        "arithmetic overflows in the network. Scale X as the training data "
-                        "was (e.g. with the same StandardScaler)."
-                    )
+                    raise ValueError(self._non_finite_message(X[start:stop]))
                 torch.from_numpy(out[start:stop]).copy_(transform(outputs))
         return out

@@ -140,7 +140,11 @@ _COMMON_PARAMETERS = """\
         training, early stopping) apply to it; the options that build layers into the
         default network (``architecture="cnn"``, ``dropout``, ``batch_norm``,
         ``share_hidden_layers``, ``vq_codes``) raise a ValueError with it, and
-        ``hidden_layer_sizes`` / ``activation`` are not used.
+        ``hidden_layer_sizes`` / ``activation`` are not used. The codebook and commitment
+        losses of every :class:`~skreg.nn.VQLayer` inside it join the training loss and its
+        perplexity is recorded in ``history_``, as for ``vq_codes``. The output of the first
+        training batch is checked: one floating tensor of shape ``(batch, n_outputs)``.
+        ``module__<name>`` parameters are accepted by the constructor too (as in skorch).
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Extra :mod:`skorch.callbacks` run by the net (e.g. ``EpochScoring``,
         ``Checkpoint``), after skreg's own; each fit uses fresh copies
@@ -189,7 +193,13 @@ _COMMON_NOTES = """\
     scikit-learn's callbacks (``set_callbacks`` with :mod:`sklearn.callback`'s
     ``ProgressBar`` or ``ScoringMonitor``, also inside a Pipeline or GridSearchCV) see each
     fit as one task whose subtasks are the epochs; a ``ScoringMonitor`` scores the network as
-    it is after each epoch.
+    it is after each epoch. Callbacks run inside the fit's transaction: one that raises
+    (skorch's or scikit-learn's, at any point, also in ``on_train_end``, at the end of the
+    fit's task or in ``teardown``) makes ``fit`` / ``partial_fit`` raise with the estimator
+    as it was. A skorch callback stopping training the skorch way (``raise
+    KeyboardInterrupt``) after a whole epoch keeps that epoch; in the middle of an epoch the
+    network goes back to the last completed epoch of the call, and with none completed the
+    call raises a ValueError saying so and keeps the previous model.
 
     Threads: with ``n_threads=None`` each call picks how many torch CPU threads to use. A
     thread is added per ``2**23`` multiply-adds of one batch's forward pass (``batch_size *

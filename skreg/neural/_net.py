@@ -63,7 +63,7 @@ class RegularizedNet(NeuralNet):
 
     def __init__(
         self, *args, batch_transforms=(), penalties=(), adversary=None, adversarial_weight=0.5,
-        epoch_snapshots=False, **kwargs,
+        epoch_snapshots=False, output_check=None, **kwargs,
     ):
         # Whole-tensor batches by default, and no silent validation split.
         kwargs.setdefault("iterator_train", BatchIterator)
@@ -76,6 +76,7 @@ class RegularizedNet(NeuralNet):
         self.adversary = adversary
         self.adversarial_weight = adversarial_weight
         self.epoch_snapshots = epoch_snapshots
+        self.output_check = output_check
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """skorch's ``partial_fit``, except that a real Ctrl-C propagates (see module docstring)."""
@@ -181,6 +182,13 @@ class RegularizedNet(NeuralNet):
                 pass  # no fused kernel for this optimizer / device / torch version
         self.optimizer_ = self.optimizer(groups, lr=self.lr, **kwargs)
         return self
+
+    def infer(self, x, **fit_params):
+        outputs = super().infer(x, **fit_params)
+        if self.output_check is not None:  # a custom module's first forward pass
+            self.output_check(outputs, len(x))
+            self.output_check = None
+        return outputs
 
     def _set_training(self, training=True):
         # skorch sets the mode before every batch; walking the module tree each time costs
