@@ -217,6 +217,12 @@ _COMMON_NOTES = """\
     policy. Torch's OpenMP pool (MKL's matrix products included) is the only thread pool a
     fit uses; NumPy's BLAS only sees the input validation.
 
+    Threads sharing one estimator: predictions are safe while another thread trains it
+    (``partial_fit``). The module's training / evaluation mode is a flag shared by all
+    threads, so each training step and each prediction batch sets it and runs its forward
+    pass under one lock of the net: a prediction waits for the current step to end and
+    never runs with dropout on (nor a training step with batch-norm statistics frozen).
+
     Failures keep the model: ``fit``, ``partial_fit`` and ``set_params(...).fit`` either
     succeed or leave the estimator exactly as it was (``feature_names_in_`` and
     ``classes_`` included). ``partial_fit`` restores the network's weights, optimizer state

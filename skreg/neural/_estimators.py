@@ -399,6 +399,12 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         return outputs.ravel() if self._y_was_1d else outputs
 
     def _prepare_targets(self, y, *, continuing, incremental, classes=None):
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} needs numeric targets, but y has dtype {y.dtype} "
+                f"(e.g. {str(y.flat[0])!r}). Convert y to numbers; for class labels use "
+                "RegularizedNetClassifier."
+            )
         y_was_1d = y.ndim == 1
         largest = float(np.max(np.abs(y))) if y.size else 0.0
         if largest > _OVERFLOW_SCALE:
