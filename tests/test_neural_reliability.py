@@ -1,10 +1,12 @@
 """The nets under concurrent use, on bad targets, and through pickle / skops."""
 
+import pickle
 import threading
 import time
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
 from torch import nn
@@ -77,3 +79,88 @@ def test_prediction_is_not_affected_by_training_in_another_thread(data):
     for proba in predictions:
         assert_array_equal(proba, expected)  # never with dropout on
     assert clf.n_iter_ > 1  # the other thread did train meanwhile
+
+
+# ---- persistence without torch.load(weights_only=False) ---------------------------------------
+
+class Stored(nn.Module):
+    """Keeps its constructor arguments as attributes, as scikit-learn estimators do."""
+
+    def __init__(self, n_features, n_outputs, width=6):
+        super().__init__()
+        self.n_features, self.n_outputs, self.width = n_features, n_outputs, width
+        self.body = nn.Sequential(nn.Linear(n_features, width), nn.ReLU(),
+                                  nn.Linear(width, n_outputs))
+
+    def forward(self, X):
+        return self.body(X)
+
+
+class Opaque(nn.Module):
+    """Does not keep its arguments: rebuilt from its structure, weights tied."""
+
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.inner = nn.Linear(n_features, n_features)
+        self.out = nn.Linear(n_features, n_outputs)
+        self.alias = self.inner  # the same layer twice
+        self.register_buffer("scale", torch.tensor(0.5))
+
+    def forward(self, X):
+        return self.out(self.alias(self.inner(X)) * self.scale)
+
+
+@pytest.fixture
+def torch_loads(monkeypatch):
+    """The weights_only argument of every torch.load call."""
+    calls, load = [], torch.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("weights_only"))
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    return calls
+
+
+def _module_param(kind):
+    torch.manual_seed(0)
+    return {"built-in": {}, "class": {"module": Stored, "module__width": 4},
+            "instance": {"module": Stored(5, 2)}, "opaque instance": {"module": Opaque(5, 2)},
+            "vq": {"vq_codes": 4}}[kind]
+
+
+@pytest.mark.parametrize("kind", ["built-in", "class", "instance", "opaque instance", "vq"])
+def test_pickles_of_the_estimator_and_its_net_never_load_unsafely(data, torch_loads, kind):
+    X, y = data
+    clf = RegularizedNetClassifier(max_iter=2, random_state=0, **_module_param(kind)).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    net = pickle.loads(pickle.dumps(clf.net_))
+    assert all(weights_only is True for weights_only in torch_loads)
+    assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert_array_equal(net.predict_proba(X), clf.net_.predict_proba(X))
+    if kind in ("instance", "opaque instance"):
+        original, loaded = clf.module, restored.module
+        assert type(loaded) is type(original) and loaded is restored.get_params()["module"]
+        for (name, a), (_, b) in zip(original.state_dict().items(),
+                                     loaded.state_dict().items(), strict=True):
+            assert torch.equal(a, b), name
+    if kind == "opaque instance":
+        assert restored.module.alias is restored.module.inner  # tied layers stay tied
+    restored.partial_fit(X, y)  # and it trains on
+    assert restored.n_iter_ == clf.n_iter_ + 1
+
+
+def test_skops_saves_a_net_with_a_module_instance_trusting_only_its_classes(data, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X, y = data
+    clf = RegularizedNetClassifier(max_iter=2, random_state=0, **_module_param("instance"))
+    clf.fit(X, y)
+    path = tmp_path / "net.skops"
+    sio.dump(clf, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert sorted(untrusted) == sorted([
+        "skreg.neural._estimators.RegularizedNetClassifier", f"{__name__}.Stored",
+    ])
+    loaded = sio.load(path, trusted=untrusted)
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

@@ -292,12 +292,24 @@ class RegularizedNet(NeuralNet):
             return self._validation_step(batch, **fit_params)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # skorch pickles module_, criterion_ and optimizer_ so that their tensors load with
+        # torch.load(weights_only=True); the ``module`` parameter, the same object as
+        # module_ once initialized, would go in with plain pickle, whose tensors load
+        # through torch.load(weights_only=False). __setstate__ points it at module_ again.
+        module = self.__dict__.get("module")
+        shared_module = module is not None and module is self.__dict__.get("module_")
+        state = super().__getstate__()  # "module" is not among its torch-saved attributes
+        if shared_module:
+            state["module"] = None
+        state["module_is_module_"] = shared_module
         state.pop("mode_lock", None)  # a lock does not pickle; __setstate__ makes a new one
         return state
 
     def __setstate__(self, state):
+        shared_module = state.pop("module_is_module_", False)
         super().__setstate__(state)
+        if shared_module:
+            self.module = self.module_
         self.mode_lock = threading.RLock()
 
 
