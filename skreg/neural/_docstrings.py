@@ -245,5 +245,11 @@ _COMMON_NOTES = """\
     weights, optimizer state and history as numpy arrays and builtins, and the skorch net is
     rebuilt on loading (nothing for ``torch.load`` to unpickle), so ``skops.io`` needs only
     the estimator's own class trusted: check ``skops.io.get_untrusted_types(file=path)``
-    lists nothing else, then ``skops.io.load(path, trusted=[...])``. A loaded model predicts
+    lists nothing else, then ``skops.io.load(path, trusted=[...])``. A ``module`` instance is
+    stored as its class, constructor arguments and weights (as skorch's ``save_params``
+    keeps weights apart from code): skops then lists the module's class too. Its arguments
+    are read back as scikit-learn reads parameters, from attributes of the same names; a
+    module that does not keep them is stored as its structure without tensors, and skops
+    also lists the torch layer types inside it. Pickling ``net_`` itself loads its tensors
+    with ``torch.load(weights_only=True)`` only. A loaded model predicts
     the same and keeps training with ``partial_fit`` as the original would."""
