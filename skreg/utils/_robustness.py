@@ -546,3 +546,12 @@ def run_cell(estimator, case):
         return CASES[case][1](estimator, X, y)
     except Exception as exc:  # noqa: BLE001 - a step before the checked call failed
         return Outcome("unhelpful failure", f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+# ==== Extension points, callbacks, persistence and threads (issue 21, points 1-3 and 5) ========
+# Their cells live in _robustness_extensions.py (which uses the helpers above) and join CASES
+# here, so that the matrix and the audit run them with every other case.
+from skreg.utils._robustness_extensions import extension_cases  # noqa: E402
+
+CASES.update(extension_cases(sys.modules[__name__]))
+# ==== end of the extension points' cells ========================================================
