@@ -9,6 +9,7 @@ from torch import nn
 
 from skreg import RegularizedNetClassifier, RegularizedNetRegressor
 from skreg.nn import VQLayer
+from skreg.utils._robustness_extensions import ReturnsWrongly  # a module with mistakes
 
 
 @pytest.fixture(scope="module")
@@ -66,41 +67,23 @@ def test_a_module_without_the_data_size_arguments_gets_a_clear_error(data):
 
 # ---- the module's output, checked on the first batch ---------------------------------------
 
-class Returns(nn.Module):
-    """Returns ``kind`` of output: wrong width, a vector, one column, a tuple."""
-
-    def __init__(self, n_features, n_outputs, kind="ok"):
-        super().__init__()
-        self.kind = kind
-        width = {"wide": n_outputs + 1, "column": 1}.get(kind, n_outputs)
-        self.layer = nn.Linear(n_features, width)
-
-    def forward(self, X):
-        out = self.layer(X)
-        if self.kind == "vector":
-            return out[:, 0]
-        if self.kind == "tuple":
-            return out, X
-        return out
-
-
 @pytest.mark.parametrize("cls, kind, returned, expected", [
-    (RegularizedNetClassifier, "wide", r"shape \(30, 4\)", r"\(30, 3\)"),
-    (RegularizedNetClassifier, "column", r"shape \(30, 1\)", r"\(30, 3\).*one logit per class"),
+    (RegularizedNetClassifier, "too wide", r"shape \(30, 4\)", r"\(30, 3\)"),
+    (RegularizedNetClassifier, "one column", r"shape \(30, 1\)",
+     r"\(30, 3\).*one logit per class"),
     (RegularizedNetClassifier, "vector", r"shape \(30,\)", r"\(30, 3\)"),
     (RegularizedNetClassifier, "tuple", "returned a tuple", r"\(30, 3\)"),
     (RegularizedNetRegressor, "vector", r"shape \(30,\)", r"\(30, 1\).*unsqueeze"),
-    (RegularizedNetRegressor, "wide", r"shape \(30, 2\)", r"\(30, 1\)"),
+    (RegularizedNetRegressor, "too wide", r"shape \(30, 2\)", r"\(30, 1\)"),
     (RegularizedNetRegressor, "tuple", "returned a tuple", r"\(30, 1\)"),
 ])
 def test_a_module_returning_the_wrong_shape_is_named_with_both_shapes(data, cls, kind,
                                                                      returned, expected):
     X, y = data
     target = y if cls is RegularizedNetClassifier else y / 2.0
-    with pytest.raises(ValueError, match=rf"module Returns .*{returned}.*{expected}") as info:
-        small(cls, module=Returns, module__kind=kind).fit(X, target)
-    assert "module Returns" in str(info.value)
-    assert small(cls, module=Returns).fit(X, target).predict(X).shape == target.shape
+    with pytest.raises(ValueError, match=rf"module ReturnsWrongly .*{returned}.*{expected}"):
+        small(cls, module=ReturnsWrongly, module__kind=kind).fit(X, target)
+    assert small(cls, module=ReturnsWrongly).fit(X, target).predict(X).shape == target.shape
 
 
 class NaNAtPredict(nn.Module):

@@ -106,12 +106,13 @@ def _skorch_callback_stopping_in_the_first_batch(estimator, X, y):
 # ---- custom modules ----------------------------------------------------------------------------
 
 class ReturnsWrongly(nn.Module):
-    """A user's module returning ``kind``: too wide, a vector, a tuple, or right."""
+    """A user's module returning ``kind``: too wide, one column, a vector, a tuple, or right."""
 
     def __init__(self, n_features, n_outputs, kind="right"):
         super().__init__()
         self.n_features, self.n_outputs, self.kind = n_features, n_outputs, kind
-        self.layer = nn.Linear(n_features, n_outputs + (kind == "too wide"))
+        width = {"too wide": n_outputs + 1, "one column": 1}.get(kind, n_outputs)
+        self.layer = nn.Linear(n_features, width)
 
     def forward(self, X):
         out = self.layer(X)
@@ -335,6 +336,8 @@ def _cases():
             base._is_net, _skorch_callback_stopping_in_the_first_batch),
         "module output too wide": (base._is_net, _module_returning("too wide")),
         "module output a vector": (base._is_net, _module_returning("vector")),
+        "module output one column for two classes": (
+            lambda est: base._is_net(est) and is_classifier(est), _module_returning("one column")),
         "module output a tuple": (base._is_net, _module_returning("tuple")),
         "module without n_features / n_outputs": (base._is_net, _module_without_data_sizes),
         "module__* in the constructor": (base._is_net, _module_params_in_the_constructor),
