@@ -152,7 +152,7 @@ class _BaseRegularizedNet(
         verbose=0,
         module=None,
         callbacks=None,
-        **module_params,
+        **module__params,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -195,7 +195,7 @@ class _BaseRegularizedNet(
         self.verbose = verbose
         self.module = module
         self.callbacks = callbacks
-        self._store_module_params(module_params)
+        self._store_module_params(module__params)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")

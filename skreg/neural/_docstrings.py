@@ -148,7 +148,11 @@ _COMMON_PARAMETERS = """\
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Extra :mod:`skorch.callbacks` run by the net (e.g. ``EpochScoring``,
         ``Checkpoint``), after skreg's own; each fit uses fresh copies
-        (``sklearn.base.clone``), found after fitting in ``net_.callbacks_``."""
+        (``sklearn.base.clone``), found after fitting in ``net_.callbacks_``.
+    **module__params : module__<name>=value
+        Constructor arguments of a custom ``module`` class, as skorch takes them:
+        ``RegularizedNetClassifier(module=MyModule, module__hidden=32)``. Other extra
+        keywords are a TypeError."""
 
 _COMMON_ATTRIBUTES = """\
     n_features_in_ : int

@@ -152,7 +152,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         verbose=0,
         module=None,
         callbacks=None,
-        **module_params,
+        **module__params,
     ):
         super().__init__(
             hidden_layer_sizes, activation=activation, architecture=architecture,
@@ -170,7 +170,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             max_iter=max_iter, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
             warm_start=warm_start, device=device, n_threads=n_threads, random_state=random_state,
-            verbose=verbose, module=module, callbacks=callbacks, **module_params,
+            verbose=verbose, module=module, callbacks=callbacks, **module__params,
         )
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight

@@ -41,7 +41,11 @@ class ModuleParameters:
     """
 
     def _store_module_params(self, module_params):
-        """``__init__``'s ``**module_params``: bind them as Python binds keyword arguments."""
+        """``__init__``'s ``**module__params``: bind them as Python binds keyword arguments.
+
+        The catch-all is named ``module__params`` so that its own name is a module parameter
+        too: scikit-learn's checks pass every name of the signature as a keyword.
+        """
         for key, value in module_params.items():
             if not key.startswith(MODULE_PREFIX) or key == MODULE_PREFIX:
                 raise TypeError(
