@@ -551,7 +551,11 @@ def run_cell(estimator, case):
 # ==== Extension points, callbacks, persistence and threads (issue 21, points 1-3 and 5) ========
 # Their cells live in _robustness_extensions.py (which uses the helpers above) and join CASES
 # here, so that the matrix and the audit run them with every other case.
+import types  # noqa: E402
+
 from skreg.utils._robustness_extensions import extension_cases  # noqa: E402
 
-CASES.update(extension_cases(sys.modules[__name__]))
+# The helpers above as a namespace: the Ctrl-C cells' child runs this file as a module that
+# is not in sys.modules.
+CASES.update(extension_cases(types.SimpleNamespace(**globals())))
 # ==== end of the extension points' cells ========================================================

@@ -318,7 +318,8 @@ def _predict_while_training(estimator, X, y):
 
 
 def extension_cases(robustness):
-    """The cells of this module, keyed by case name, using the helpers of ``robustness``."""
+    """The cells of this module, keyed by case name, using the helpers of ``robustness``
+    (the matrix module's namespace)."""
     global base
     base = robustness
     return _cases()
