@@ -136,6 +136,7 @@ def test_pickles_of_the_estimator_and_its_net_never_load_unsafely(data, torch_lo
     clf = RegularizedNetClassifier(max_iter=2, random_state=0, **_module_param(kind)).fit(X, y)
     restored = pickle.loads(pickle.dumps(clf))
     net = pickle.loads(pickle.dumps(clf.net_))
+    pickle.loads(pickle.dumps(restored.net_))  # a rebuilt net pickles too, before any use
     assert all(weights_only is True for weights_only in torch_loads)
     assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     assert_array_equal(net.predict_proba(X), clf.net_.predict_proba(X))

@@ -36,7 +36,12 @@ Ctrl-C: skorch's ``partial_fit`` swallows every KeyboardInterrupt, since its cal
 training early by raising one. :meth:`RegularizedNet.partial_fit` swallows only those raised by
 a ``raise`` statement and lets a real interrupt reach the caller; with ``epoch_snapshots=True``
 the net keeps a copy of its state after each completed epoch (``last_epoch_``), so that an
-interrupted ``fit`` can keep a consistent network (see ``_BaseRegularizedNet._fit``).
+interrupted ``fit`` can keep a consistent network (see ``_BaseRegularizedNet._fit``). A
+callback's stop in the middle of an epoch rewinds to that copy, or is an error when no epoch
+of the call completed (:meth:`RegularizedNet._stopped_in_epoch`).
+
+Threads: training steps, validation steps and prediction batches set the module's mode and
+run under the net's ``mode_lock`` (see :meth:`RegularizedNet.train_step`).
 """
 
 import threading
@@ -303,6 +308,7 @@ class RegularizedNet(NeuralNet):
             state["module"] = None
         state["module_is_module_"] = shared_module
         state.pop("mode_lock", None)  # a lock does not pickle; __setstate__ makes a new one
+        state["output_check"] = None  # a closure, for the first training batch only
         return state
 
     def __setstate__(self, state):
