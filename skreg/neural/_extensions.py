@@ -127,7 +127,7 @@ def custom_module(estimator, n_features, n_outputs):
             "X>, n_outputs=<classes or targets>, **module__* parameters), here "
             f"{module.__name__}({', '.join(f'{k}={v!r}' for k, v in arguments.items())}). "
             "Accept these arguments in its constructor, or build the module yourself and "
-            f"pass the instance (module={module.__name__}(...)), which skreg uses as it is."
+            f"pass the instance (module={module.__name__}(...)), of which each fit trains a copy."
         )
     return module(**arguments)
 
