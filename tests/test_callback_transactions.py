@@ -41,11 +41,14 @@ class RaiseAt:
             raise self.error("teardown")
 
     def on_fit_task_begin(self, estimator, context):
-        pass
+        if self.where == "fit-begin" and context.parent is None:
+            raise self.error("beginning of fit")
 
     def on_fit_task_end(self, estimator, context):
         if self.where == "fit-end" and context.parent is None:
             raise self.error("end of fit")
+        if self.where == "subtask-end" and context.parent is not None:
+            raise self.error("end of an iteration")
 
 
 def _data():
@@ -98,6 +101,22 @@ def test_a_callback_raising_at_the_end_of_fit_leaves_the_previous_model(name, er
     assert not hasattr(est, "_callback_fit_ctx")  # torn down once, nothing left behind
     est.set_callbacks()
     _fit(est, X[:60], y[:60])  # and it fits again
+
+
+@pytest.mark.parametrize("where", ["fit-begin", "subtask-end"])
+@pytest.mark.parametrize("name", [name for name in ESTIMATORS if name != "ElasticNetRegressor"])
+def test_a_callback_raising_during_fit_leaves_the_previous_model(name, where):
+    # (ElasticNetRegressor's fit is one task: no iteration to raise in.)
+    make, method = ESTIMATORS[name]
+    X, y = _data()
+    est = _fit(make(), X, y)
+    before, expected = _snapshot(est), getattr(est, method)(X)
+    est.set_callbacks(RaiseAt(where))
+    with pytest.raises(Boom):
+        _fit(est, X[::-1][:60], y[::-1][:60])
+    assert all(vars(est)[key] is value for key, value in before.items())
+    assert_array_equal(getattr(est, method)(X), expected)
+    assert not hasattr(est, "_callback_fit_ctx")
 
 
 @pytest.mark.parametrize("name", ["RegularizedNetClassifier", "RegularizedNetRegressor",
