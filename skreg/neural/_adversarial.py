@@ -6,6 +6,7 @@ example with ``StandardScaler`` in a ``Pipeline``), or ε means something differ
 feature.
 """
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -205,7 +206,8 @@ def robust_accuracy(
 
     # The module's mode is shared with any thread training the estimator: hold the net's
     # lock (training steps wait) while the module is in evaluation mode here.
-    with estimator.net_.mode_lock:
+    # (A net of another kind has no such lock: nothing to wait for.)
+    with getattr(estimator.net_, "mode_lock", None) or contextlib.nullcontext():
         return _attacked_accuracy(module, X_checked, y_indices, attack, eps, steps, step_size,
                                   batch_size, generator, device)
 
