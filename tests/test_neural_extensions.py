@@ -52,9 +52,10 @@ class TwoLayer(nn.Module):
 
 def test_custom_module_class_is_built_with_the_data_sizes_and_module_params(digits):
     X, y, X_test, y_test = digits
-    clf = small(module=TwoLayer, max_iter=15).set_params(module__hidden=12)
+    clf = small(module=TwoLayer, max_iter=15, module__hidden=12)  # in __init__, as skorch
     assert clf.get_params()["module__hidden"] == 12
-    assert "module__hidden" not in clf.get_params(deep=False)
+    assert clf.get_params(deep=False)["module__hidden"] == 12  # what clone rebuilds from
+    assert "module__hidden=12" in repr(clf)
     clf.fit(X, y)
     module = clf.net_.module_
     assert isinstance(module, TwoLayer)

@@ -392,22 +392,23 @@ def test_vq_usage_and_loss_cover_clean_and_adversarial_passes(digits, monkeypatc
     from skreg.neural import _bottleneck
 
     penalties, losses, n_counted = [], [], []
-    pop_loss = _bottleneck.VQBottleneck.pop_step_loss
-    pop_counts = _bottleneck.VQBottleneck.pop_step_counts
+    pop_loss = _bottleneck.VQLayerTracker.pop_step_loss
+    pop_counts = _bottleneck.VQLayerTracker.pop_step_counts
 
-    def recording_pop_loss(module):
-        losses.append([loss.item() for loss in module._step_losses])
-        penalty = pop_loss(module)
+    def recording_pop_loss(tracker):
+        (step_losses,) = tracker._losses.values()  # the bottleneck's one layer
+        losses.append([loss.item() for loss in step_losses])
+        penalty = pop_loss(tracker)
         penalties.append(penalty.item())
         return penalty
 
-    def recording_pop_counts(module):
-        counts = pop_counts(module)
+    def recording_pop_counts(tracker):
+        (counts,) = pop_counts(tracker).values()
         n_counted.append(int(counts.sum()))
-        return counts
+        return {"vq": counts}
 
-    monkeypatch.setattr(_bottleneck.VQBottleneck, "pop_step_loss", recording_pop_loss)
-    monkeypatch.setattr(_bottleneck.VQBottleneck, "pop_step_counts", recording_pop_counts)
+    monkeypatch.setattr(_bottleneck.VQLayerTracker, "pop_step_loss", recording_pop_loss)
+    monkeypatch.setattr(_bottleneck.VQLayerTracker, "pop_step_counts", recording_pop_counts)
     max_iter = 2
     clf = small(vq_codes=8, adversarial="fgsm", adversarial_eps=0.1, max_iter=max_iter)
     clf.fit(X, y)

@@ -6,6 +6,7 @@ example with ``StandardScaler`` in a ``Pipeline``), or ε means something differ
 feature.
 """
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -205,6 +206,16 @@ def robust_accuracy(
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     generator = torch.Generator(device=device).manual_seed(seed)
 
+    # The module's mode is shared with any thread training the estimator: hold the net's
+    # lock (training steps wait) while the module is in evaluation mode here.
+    # (A net of another kind has no such lock: nothing to wait for.)
+    with getattr(estimator.net_, "mode_lock", None) or contextlib.nullcontext():
+        return _attacked_accuracy(module, X_checked, y_indices, attack, eps, steps, step_size,
+                                  batch_size, generator, device)
+
+
+def _attacked_accuracy(module, X_checked, y_indices, attack, eps, steps, step_size, batch_size,
+                       generator, device):
     was_training = module.training
     module.eval()
     n_correct = 0

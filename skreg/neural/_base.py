@@ -38,6 +38,7 @@ from skreg.neural._extensions import (
 )
 from skreg.neural._persistence import PersistentNetMixin
 from skreg.neural._state import (
+    _LARGE_SCALE,
     _train,
     _train_in_place,
     check_scale,
@@ -151,6 +152,7 @@ class _BaseRegularizedNet(
         verbose=0,
         module=None,
         callbacks=None,
+        **module__params,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -193,6 +195,7 @@ class _BaseRegularizedNet(
         self.verbose = verbose
         self.module = module
         self.callbacks = callbacks
+        self._store_module_params(module__params)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
@@ -267,10 +270,17 @@ class _BaseRegularizedNet(
             fitted_attributes=lambda net: fitted._fitted_attributes(net),
         )
         fitted = self._scratch_copy()
-        fitted._fit_scratch(X, y, sample_weight, incremental=incremental, classes=classes,
-                            on_interrupt=self._commit, epoch_tasks=epoch_tasks)
+        undo = fitted._fit_scratch(
+            X, y, sample_weight, incremental=incremental, classes=classes,
+            on_interrupt=self._commit, epoch_tasks=epoch_tasks,
+        )
         self._commit(fitted)
-        task.end()
+        try:
+            task.end()  # a raising hook: task.end() puts the previous attributes back
+        except BaseException:
+            if undo is not None:  # partial_fit trained the previous net in place
+                undo()
+            raise
         return self
 
     def _fit_scratch(self, X, y, sample_weight, *, incremental, classes, on_interrupt,
@@ -314,7 +324,7 @@ class _BaseRegularizedNet(
             train = _tensor_dataset(X, targets, weights, train_rows, device)
             if in_place:
                 net = self.net_
-                _train_in_place(
+                undo = _train_in_place(
                     net, train, with_epoch_tasks(self._build_callbacks(validation=False),
                                                  epoch_tasks)
                 )
@@ -349,6 +359,7 @@ class _BaseRegularizedNet(
                         )
                     raise
         self._set_fitted_net(net, device)
+        return undo if in_place else None
 
     def _set_fitted_net(self, net, device, interrupted=False):
         net.train_split = None  # the validation data is not part of the model
@@ -405,6 +416,25 @@ class _BaseRegularizedNet(
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
 
+    def _non_finite_message(self, X):
+        """Why the network's outputs on the rows ``X`` are NaN or infinite, as far as known."""
+        largest = float(np.abs(X).max()) if X.size else 0.0
+        if largest > _LARGE_SCALE:
+            return (
+                "The network's outputs are not finite for some of the samples; the largest "
+                f"magnitude in X there is {largest:.3g}, so float32 arithmetic overflows in "
+                "the network. Scale X as the training data was (e.g. with the same "
+                "StandardScaler)."
+            )
+        module = self.net_.module_
+        name = "network" if self.module is None else f"module {type(module).__name__}"
+        return (
+            f"The {name} returned NaN or infinite outputs for some of the samples, although "
+            f"X is of ordinary scale there (largest magnitude {largest:.3g}): the module "
+            "itself produces them (e.g. a division, log or sqrt of a value out of its "
+            "domain in forward). Predictions are never NaN: fix the module's forward."
+        )
+
     @thread_policy(eval_batch_size=_EVAL_BATCH_SIZE)
     def _predict_batches(self, X, columns, dtype, transform):
         """``transform(outputs)`` of the network for X, written batch by batch into one array.
@@ -422,12 +452,6 @@ class _BaseRegularizedNet(
                 stop = start + batch_size
                 outputs = net.evaluation_step((as_tensor(X[start:stop], net.device),))
                 if not bool(torch.isfinite(outputs).all()):
-                    largest = float(np.abs(X[start:stop]).max())
-                    raise ValueError(
-                        "The network's outputs are not finite for some of the samples; the "
-                        f"largest magnitude in X there is {largest:.3g}, so float32 "
-                        "arithmetic overflows in the network. Scale X as the training data "
-                        "was (e.g. with the same StandardScaler)."
-                    )
+                    raise ValueError(self._non_finite_message(X[start:stop]))
                 torch.from_numpy(out[start:stop]).copy_(transform(outputs))
         return out

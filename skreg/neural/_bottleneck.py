@@ -37,6 +37,9 @@ def gradient_codebooks(module):
 class VQBottleneck(nn.Module):
     """``head(quantize(features(X)))``: a VQ layer after the last hidden layer of ``network``.
 
+    Its VQ layer's losses and code usage are collected like those of any
+    :class:`~skreg.nn.VQLayer` in a user's module (:class:`VQLayerTracker`).
+
     Parameters
     ----------
     network : torch.nn.Module
@@ -54,8 +57,6 @@ class VQBottleneck(nn.Module):
         self.head = network.head
         code_dim = self.output.in_features
         self.vq = VQLayer(n_codes, code_dim, **vq_params)
-        self._step_losses = []
-        self._step_counts = None
 
     @property
     def output(self):
@@ -63,65 +64,124 @@ class VQBottleneck(nn.Module):
         return self.head[-1]
 
     def forward(self, X):
-        quantized, loss, _ = self.vq(self.features(X))
-        if self.training:
-            # A training step may run several forward passes (clean and adversarial batches):
-            # their losses and code counts are kept until the step reads them. The losses hold
-            # graphs, so they must not outlive the step (VQPenalty clears them).
-            self._step_losses.append(loss)
-            counts = self.vq.last_counts
-            if counts is not None:
-                self._step_counts = (
-                    counts.clone() if self._step_counts is None else self._step_counts + counts
-                )
+        quantized, _, _ = self.vq(self.features(X))
         return self.head(quantized)
 
+
+def vq_layers(module):
+    """``[(name, layer)]`` of the :class:`~skreg.nn.VQLayer` s inside ``module``."""
+    return [(name, layer) for name, layer in module.named_modules()
+            if isinstance(layer, VQLayer)]
+
+
+class VQLayerTracker:
+    """The losses and code counts of every VQ layer of a module, per training step.
+
+    A :class:`~skreg.nn.VQLayer` returns its codebook + commitment loss from ``forward``,
+    where a user's module (or :class:`VQBottleneck`) drops it, since the module returns only
+    its outputs. Forward hooks, attached for one training call, keep the loss and the code
+    counts of each training-mode pass instead: a step may run several (clean and adversarial
+    batches). The losses hold graphs, so they must not outlive the step
+    (:meth:`pop_step_loss` clears them).
+    """
+
+    def __init__(self, module):
+        self.layers = vq_layers(module)
+        self._losses = {name: [] for name, _ in self.layers}
+        self._counts = dict.fromkeys(self._losses)
+        self._handles = [layer.register_forward_hook(self._hook(name))
+                         for name, layer in self.layers]
+
+    def _hook(self, name):
+        def record(layer, inputs, outputs):
+            if not layer.training:
+                return
+            self._losses[name].append(outputs[1])
+            counts = layer.last_counts
+            if counts is not None:
+                total = self._counts[name]
+                self._counts[name] = counts.clone() if total is None else total + counts
+        return record
+
+    def detach(self):
+        """Remove the hooks: the module is left as it was."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
     def pop_step_loss(self):
-        """Mean VQ loss of the training forward passes since the last call (0 if none)."""
-        losses, self._step_losses = self._step_losses, []
-        if not losses:
-            return self.output.weight.new_zeros(())
-        return torch.stack(losses).mean()
+        """Sum over the layers of the mean VQ loss of their training passes since the last
+        call (a layer's mean over clean and adversarial passes); 0 if none."""
+        terms = [torch.stack(losses).mean() for losses in self._losses.values() if losses]
+        self._losses = {name: [] for name in self._losses}
+        return torch.stack(terms).sum() if terms else torch.zeros(())
 
     def pop_step_counts(self):
-        """Code counts of the training forward passes since the last call, or None."""
-        counts, self._step_counts = self._step_counts, None
+        """``{layer name: code counts or None}`` of the training passes since the last call."""
+        counts, self._counts = self._counts, dict.fromkeys(self._counts)
         return counts
 
 
 class VQPenalty:
-    """The VQ layer's codebook + commitment loss, averaged over the step's training passes."""
+    """The VQ layers' codebook + commitment losses, each averaged over the step's passes."""
 
     def __call__(self, net):
-        return net.module_.pop_step_loss()
+        tracker = getattr(net, "vq_tracker_", None)
+        return 0.0 if tracker is None else tracker.pop_step_loss()
 
 
 class VQUsage(Callback):
-    """Record the code usage of each epoch's training batches in ``history``.
+    """Track the module's VQ layers during training; record their code usage in ``history``.
 
     ``vq_perplexity`` is ``exp(-sum p_k log p_k)`` over the share ``p_k`` of the training
     vectors assigned to code ``k`` during the epoch (with adversarial training, the clean and
     the attacked vectors) (``n_codes`` when all are used equally);
     ``vq_codes_used`` is the number of codes assigned at least one vector. Before the codebook
-    is initialized from data (the first batches) nothing is assigned and both are 0.
+    is initialized from data (the first batches) nothing is assigned and both are 0. A module
+    with several VQ layers gets both per layer, suffixed with the layer's name
+    (``vq_perplexity_encoder_vq``); one without VQ layers records nothing.
     """
 
+    def on_train_begin(self, net, **kwargs):
+        self.close()
+        tracker = VQLayerTracker(net.module_)
+        if tracker.layers:  # the penalty (VQPenalty) pops the losses from the net's tracker
+            self.net_, net.vq_tracker_ = net, tracker
+        several = len(tracker.layers) > 1
+        self.keys_ = {name: "_" + name.replace(".", "_") if several else ""
+                      for name, _ in tracker.layers}
+
     def on_epoch_begin(self, net, **kwargs):
-        self.counts_ = None
+        self.counts_ = dict.fromkeys(self.keys_)
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if not training:
+        tracker = getattr(net, "vq_tracker_", None)
+        if not training or tracker is None:
             return
-        counts = net.module_.pop_step_counts()
-        if counts is not None:
-            self.counts_ = counts.clone() if self.counts_ is None else self.counts_ + counts
+        for name, counts in tracker.pop_step_counts().items():
+            if counts is not None:
+                total = self.counts_[name]
+                self.counts_[name] = counts.clone() if total is None else total + counts
 
     def on_epoch_end(self, net, **kwargs):
-        perplexity, used = 0.0, 0
-        if self.counts_ is not None and int(self.counts_.sum()) > 0:
-            p = self.counts_.double() / self.counts_.sum()
-            perplexity = math.exp(-float(torch.special.xlogy(p, p).sum()))
-            used = int((self.counts_ > 0).sum())
-        net.history.record("vq_perplexity", perplexity)
-        net.history.record("vq_codes_used", used)
-        self.counts_ = None
+        for name, suffix in self.keys_.items():
+            counts = self.counts_[name]
+            perplexity, used = 0.0, 0
+            if counts is not None and int(counts.sum()) > 0:
+                p = counts.double() / counts.sum()
+                perplexity = math.exp(-float(torch.special.xlogy(p, p).sum()))
+                used = int((counts > 0).sum())
+            net.history.record("vq_perplexity" + suffix, perplexity)
+            net.history.record("vq_codes_used" + suffix, used)
+        self.counts_ = dict.fromkeys(self.keys_)
+
+    def on_train_end(self, net, **kwargs):
+        self.close()
+
+    def close(self):
+        """Remove the hooks and the tracker (the fit's ``finally`` calls it too): between
+        training calls the module and the net hold nothing of them (they pickle as they
+        were)."""
+        net = self.__dict__.pop("net_", None)
+        if net is not None:
+            net.__dict__.pop("vq_tracker_").detach()

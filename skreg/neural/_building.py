@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.base import is_classifier
 from skorch.helper import predefined_split
 
 from skreg.neural._adversarial import TrainingAdversary
@@ -26,7 +27,7 @@ from skreg.neural._callbacks import (
     learning_rate_scheduler,
 )
 from skreg.neural._data import BatchIterator
-from skreg.neural._extensions import custom_module, user_callbacks
+from skreg.neural._extensions import custom_module, module_output_check, user_callbacks
 from skreg.neural._net import L1Penalty, RegularizedNet
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -136,7 +137,7 @@ class _NetBuilderMixin:
     def _build_penalties(self):
         """Return the ``penalty(net) -> scalar tensor`` terms added to the training loss."""
         penalties = [L1Penalty(self.l1)] if self.l1 > 0 else []
-        if self.vq_codes is not None:
+        if self.vq_codes is not None or self.module is not None:  # a VQLayer of the user's
             penalties.append(VQPenalty())
         return penalties
 
@@ -154,7 +155,9 @@ class _NetBuilderMixin:
         """Return the named skorch callbacks (per-epoch metrics, stopping, progress)."""
         callbacks = [("divergence_guard", DivergenceGuard())]
         keys = ["train_loss"]
-        if self.vq_codes is not None:
+        if self.vq_codes is not None or self.module is not None:
+            # The same pieces for the built-in bottleneck and any VQLayer of a custom module:
+            # its losses join the training loss and its perplexity is recorded.
             callbacks.append(("vq_usage", VQUsage()))
             keys.append("vq_perplexity")
         if validation:
@@ -204,5 +207,8 @@ class _NetBuilderMixin:
             penalties=self._build_penalties(),
             adversary=adversary,
             adversarial_weight=adversarial_weight,
+            output_check=None if self.module is None else module_output_check(
+                module, self._n_outputs(), is_classifier(self)
+            ),
             **optimizer_params,
         )

@@ -140,11 +140,19 @@ _COMMON_PARAMETERS = """\
         training, early stopping) apply to it; the options that build layers into the
         default network (``architecture="cnn"``, ``dropout``, ``batch_norm``,
         ``share_hidden_layers``, ``vq_codes``) raise a ValueError with it, and
-        ``hidden_layer_sizes`` / ``activation`` are not used.
+        ``hidden_layer_sizes`` / ``activation`` are not used. The codebook and commitment
+        losses of every :class:`~skreg.nn.VQLayer` inside it join the training loss and its
+        perplexity is recorded in ``history_``, as for ``vq_codes``. The output of the first
+        training batch is checked: one floating tensor of shape ``(batch, n_outputs)``.
+        ``module__<name>`` parameters are accepted by the constructor too (as in skorch).
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Extra :mod:`skorch.callbacks` run by the net (e.g. ``EpochScoring``,
         ``Checkpoint``), after skreg's own; each fit uses fresh copies
-        (``sklearn.base.clone``), found after fitting in ``net_.callbacks_``."""
+        (``sklearn.base.clone``), found after fitting in ``net_.callbacks_``.
+    **module__params : module__<name>=value
+        Constructor arguments of a custom ``module`` class, as skorch takes them:
+        ``RegularizedNetClassifier(module=MyModule, module__hidden=32)``. Other extra
+        keywords are a TypeError."""
 
 _COMMON_ATTRIBUTES = """\
     n_features_in_ : int
@@ -189,7 +197,13 @@ _COMMON_NOTES = """\
     scikit-learn's callbacks (``set_callbacks`` with :mod:`sklearn.callback`'s
     ``ProgressBar`` or ``ScoringMonitor``, also inside a Pipeline or GridSearchCV) see each
     fit as one task whose subtasks are the epochs; a ``ScoringMonitor`` scores the network as
-    it is after each epoch.
+    it is after each epoch. Callbacks run inside the fit's transaction: one that raises
+    (skorch's or scikit-learn's, at any point, also in ``on_train_end``, at the end of the
+    fit's task or in ``teardown``) makes ``fit`` / ``partial_fit`` raise with the estimator
+    as it was. A skorch callback stopping training the skorch way (``raise
+    KeyboardInterrupt``) after a whole epoch keeps that epoch; in the middle of an epoch the
+    network goes back to the last completed epoch of the call, and with none completed the
+    call raises a ValueError saying so and keeps the previous model.
 
     Threads: with ``n_threads=None`` each call picks how many torch CPU threads to use. A
     thread is added per ``2**23`` multiply-adds of one batch's forward pass (``batch_size *
@@ -206,6 +220,12 @@ _COMMON_NOTES = """\
     interrupts included; only the training thread is affected. ``n_threads=k`` skips the
     policy. Torch's OpenMP pool (MKL's matrix products included) is the only thread pool a
     fit uses; NumPy's BLAS only sees the input validation.
+
+    Threads sharing one estimator: predictions are safe while another thread trains it
+    (``partial_fit``). The module's training / evaluation mode is a flag shared by all
+    threads, so each training step and each prediction batch sets it and runs its forward
+    pass under one lock of the net: a prediction waits for the current step to end and
+    never runs with dropout on (nor a training step with batch-norm statistics frozen).
 
     Failures keep the model: ``fit``, ``partial_fit`` and ``set_params(...).fit`` either
     succeed or leave the estimator exactly as it was (``feature_names_in_`` and
@@ -229,5 +249,11 @@ _COMMON_NOTES = """\
     weights, optimizer state and history as numpy arrays and builtins, and the skorch net is
     rebuilt on loading (nothing for ``torch.load`` to unpickle), so ``skops.io`` needs only
     the estimator's own class trusted: check ``skops.io.get_untrusted_types(file=path)``
-    lists nothing else, then ``skops.io.load(path, trusted=[...])``. A loaded model predicts
+    lists nothing else, then ``skops.io.load(path, trusted=[...])``. A ``module`` instance is
+    stored as its class, constructor arguments and weights (as skorch's ``save_params``
+    keeps weights apart from code): skops then lists the module's class too. Its arguments
+    are read back as scikit-learn reads parameters, from attributes of the same names; a
+    module that does not keep them is stored as its structure without tensors, and skops
+    also lists the torch layer types inside it. Pickling ``net_`` itself loads its tensors
+    with ``torch.load(weights_only=True)`` only. A loaded model predicts
     the same and keeps training with ``partial_fit`` as the original would."""

@@ -154,6 +154,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
         verbose=0,
         module=None,
         callbacks=None,
+        **module__params,
     ):
         super().__init__(
             hidden_layer_sizes, activation=activation, architecture=architecture,
@@ -171,7 +172,7 @@ class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):
             max_iter=max_iter, early_stopping=early_stopping,
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
             warm_start=warm_start, device=device, n_threads=n_threads, random_state=random_state,
-            verbose=verbose, module=module, callbacks=callbacks,
+            verbose=verbose, module=module, callbacks=callbacks, **module__params,
         )
         self.label_smoothing = label_smoothing
         self.class_weight = class_weight
@@ -402,6 +403,12 @@ class RegularizedNetRegressor(RegressorMixin, _BaseRegularizedNet):
         return outputs.ravel() if self._y_was_1d else outputs
 
     def _prepare_targets(self, y, *, continuing, incremental, classes=None):
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{type(self).__name__} needs numeric targets, but y has dtype {y.dtype} "
+                f"(e.g. {str(y.flat[0])!r}). Convert y to numbers; for class labels use "
+                "RegularizedNetClassifier."
+            )
         y_was_1d = y.ndim == 1
         largest = float(np.max(np.abs(y))) if y.size else 0.0
         if largest > _OVERFLOW_SCALE:

@@ -11,6 +11,7 @@
 """
 
 import copy
+import inspect
 
 import torch
 from sklearn.base import clone
@@ -32,13 +33,27 @@ ARCHITECTURE_OPTIONS = {
 class ModuleParameters:
     """``module__<name>`` parameters: the constructor arguments of a custom ``module`` class.
 
-    They behave like the parameters of a nested estimator (``pipeline__step__param``):
-    ``set_params(module__hidden=32)`` sets one, ``get_params()`` (``deep=True``) lists them,
-    so that GridSearchCV can tune them, and ``clone`` carries them over. ``get_params(deep=
-    False)`` leaves them out: ``__init__`` does not take them (a scikit-learn estimator has
-    no ``**kwargs`` constructor, and ``clone`` rebuilds it from those parameters). Each is
-    stored as an attribute of its prefixed name, as skorch does.
+    As in skorch, they are accepted by ``__init__`` (``RegularizedNetClassifier(module=M,
+    module__hidden=32)``) and by ``set_params(module__hidden=32)``, and ``get_params`` lists
+    them (``deep`` or not), so that ``clone`` rebuilds the estimator with them, GridSearchCV
+    tunes them and the repr shows them. Each is stored as an attribute of its prefixed name.
+    ``__init__`` takes no other extra keyword: a misspelt parameter is still a TypeError.
     """
+
+    def _store_module_params(self, module_params):
+        """``__init__``'s ``**module__params``: bind them as Python binds keyword arguments.
+
+        The catch-all is named ``module__params`` so that its own name is a module parameter
+        too: scikit-learn's checks pass every name of the signature as a keyword.
+        """
+        for key, value in module_params.items():
+            if not key.startswith(MODULE_PREFIX) or key == MODULE_PREFIX:
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                    f"{key!r} (the only extra keywords are module__<name>, the constructor "
+                    "arguments of a custom module class)."
+                )
+            setattr(self, key, value)
 
     def _module_params(self):
         """``{name: value}`` of the ``module__<name>`` parameters, prefix removed."""
@@ -49,8 +64,7 @@ class ModuleParameters:
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        if deep:
-            params.update({MODULE_PREFIX + k: v for k, v in self._module_params().items()})
+        params.update({MODULE_PREFIX + k: v for k, v in self._module_params().items()})
         return params
 
     def set_params(self, **params):
@@ -63,12 +77,6 @@ class ModuleParameters:
         for key, value in module_params.items():
             setattr(self, key, value)
         return self
-
-    def __sklearn_clone__(self):
-        new = super().__sklearn_clone__()
-        for key, value in self._module_params().items():
-            setattr(new, MODULE_PREFIX + key, clone(value, safe=False))
-        return new
 
 
 def custom_module(estimator, n_features, n_outputs):
@@ -110,7 +118,68 @@ def custom_module(estimator, n_features, n_outputs):
     for name in ("n_features", "n_outputs"):
         if name in params:
             raise ValueError(f"module__{name} cannot be set: the data gives {name}.")
-    return module(n_features=n_features, n_outputs=n_outputs, **params)
+    arguments = {"n_features": n_features, "n_outputs": n_outputs, **params}
+    missing = _unaccepted_arguments(module, arguments)
+    if missing:
+        raise ValueError(
+            f"{module.__name__}.__init__ does not accept {', '.join(missing)}. skreg builds "
+            f"module={module.__name__} (a class) as {module.__name__}(n_features=<columns of "
+            "X>, n_outputs=<classes or targets>, **module__* parameters), here "
+            f"{module.__name__}({', '.join(f'{k}={v!r}' for k, v in arguments.items())}). "
+            "Accept these arguments in its constructor, or build the module yourself and "
+            f"pass the instance (module={module.__name__}(...)), of which each fit trains a copy."
+        )
+    return module(**arguments)
+
+
+def _unaccepted_arguments(cls, arguments):
+    """The keyword ``arguments`` that ``cls(...)`` does not accept (none if it cannot tell)."""
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call tell
+        return []
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return []
+    accepted = {p.name for p in parameters
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return [name for name in arguments if name not in accepted]
+
+
+def module_output_check(module, n_outputs, is_classifier):
+    """``check(outputs, n_rows)``: error unless ``outputs`` is what the loss needs.
+
+    Run on the first forward pass of a fit, it turns a custom module's mistakes (a tuple, a
+    vector for one target, one column for three classes) into an error naming the module,
+    the shape it returned and the shape expected, instead of an error (or, for a vector
+    against one target, a silent broadcast) deep inside the loss.
+    """
+    name = type(module).__name__
+    what = f"{n_outputs} logits per sample, one per class" if is_classifier else (
+        f"{n_outputs} output(s) per sample, one per target"
+    )
+
+    def check(outputs, n_rows):
+        expected = (n_rows, n_outputs)
+        if not isinstance(outputs, torch.Tensor):
+            raise ValueError(
+                f"The module {name} returned a {type(outputs).__name__}, but the loss needs "
+                f"one tensor of shape {expected} ({what}). Return only that tensor from "
+                "forward (e.g. a tuple's first element)."
+            )
+        if tuple(outputs.shape) != expected or not outputs.is_floating_point():
+            hint = ""
+            if outputs.ndim == 1 and n_outputs == 1:
+                hint = " For one target return shape (batch, 1), e.g. out.unsqueeze(1)."
+            elif is_classifier and outputs.ndim == 2 and outputs.shape[1] == 1:
+                hint = (" A classifier's module returns one logit per class, also for two "
+                        "classes (n_outputs is passed to its constructor).")
+            raise ValueError(
+                f"The module {name} returned a {outputs.dtype} tensor of shape "
+                f"{tuple(outputs.shape)} for a batch of {n_rows} samples; the loss needs a "
+                f"floating tensor of shape {expected} ({what}).{hint}"
+            )
+
+    return check
 
 
 def user_callbacks(callbacks):

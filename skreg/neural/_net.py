@@ -36,8 +36,15 @@ Ctrl-C: skorch's ``partial_fit`` swallows every KeyboardInterrupt, since its cal
 training early by raising one. :meth:`RegularizedNet.partial_fit` swallows only those raised by
 a ``raise`` statement and lets a real interrupt reach the caller; with ``epoch_snapshots=True``
 the net keeps a copy of its state after each completed epoch (``last_epoch_``), so that an
-interrupted ``fit`` can keep a consistent network (see ``_BaseRegularizedNet._fit``).
+interrupted ``fit`` can keep a consistent network (see ``_BaseRegularizedNet._fit``). A
+callback's stop in the middle of an epoch rewinds to that copy, or is an error when no epoch
+of the call completed (:meth:`RegularizedNet._stopped_in_epoch`).
+
+Threads: training steps, validation steps and prediction batches set the module's mode and
+run under the net's ``mode_lock`` (see :meth:`RegularizedNet.train_step`).
 """
+
+import threading
 
 import torch
 from skorch import NeuralNet
@@ -63,7 +70,7 @@ class RegularizedNet(NeuralNet):
 
     def __init__(
         self, *args, batch_transforms=(), penalties=(), adversary=None, adversarial_weight=0.5,
-        epoch_snapshots=False, **kwargs,
+        epoch_snapshots=False, output_check=None, **kwargs,
     ):
         # Whole-tensor batches by default, and no silent validation split.
         kwargs.setdefault("iterator_train", BatchIterator)
@@ -76,6 +83,8 @@ class RegularizedNet(NeuralNet):
         self.adversary = adversary
         self.adversarial_weight = adversarial_weight
         self.epoch_snapshots = epoch_snapshots
+        self.output_check = output_check
+        self.mode_lock = threading.RLock()
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """skorch's ``partial_fit``, except that a real Ctrl-C propagates (see module docstring)."""
@@ -83,14 +92,37 @@ class RegularizedNet(NeuralNet):
             self.initialize()
         routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.last_epoch_ = None
+        n_before = len(self.history)
         self.notify("on_train_begin", X=X, y=y)
         try:
             self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
         except KeyboardInterrupt as exc:
             if not raised_by_statement(exc):
                 raise
+            self._stopped_in_epoch(n_before)
         self.notify("on_train_end", X=X, y=y)
         return self
+
+    def _stopped_in_epoch(self, n_before):
+        """A callback stopped training: go back to the last completed epoch of this call.
+
+        A stop raised from ``on_epoch_end`` (early stopping) comes after a whole epoch; one
+        raised from a batch or ``on_epoch_begin`` leaves an epoch half done (some steps
+        taken, no ``train_loss``): the net returns to the state after the epoch before it
+        (``epoch_snapshots``), or, with no completed epoch in this call, it is an error.
+        """
+        started = len(self.history) > n_before
+        if started and "train_loss" in self.history[-1]:
+            return  # stopped after a whole epoch
+        if started and self.rewind_to_last_epoch():
+            return
+        epoch = max(len(self.history) - n_before, 1)
+        raise ValueError(
+            f"A callback stopped training (raise KeyboardInterrupt, skorch's way to end "
+            f"training early) during epoch {epoch} of this call, before any epoch of it "
+            "completed: there is no trained network to keep. The estimator keeps its "
+            "previous state; stop from on_epoch_end to keep whole epochs."
+        )
 
     def notify(self, method_name, **cb_kwargs):
         super().notify(method_name, **cb_kwargs)
@@ -159,6 +191,13 @@ class RegularizedNet(NeuralNet):
         self.optimizer_ = self.optimizer(groups, lr=self.lr, **kwargs)
         return self
 
+    def infer(self, x, **fit_params):
+        outputs = super().infer(x, **fit_params)
+        if self.output_check is not None:  # a custom module's first forward pass
+            self.output_check(outputs, len(x))
+            self.output_check = None
+        return outputs
+
     def _set_training(self, training=True):
         # skorch sets the mode before every batch; walking the module tree each time costs
         # ~2% of a small MLP's step, so only switch when the mode changes.
@@ -218,7 +257,7 @@ class RegularizedNet(NeuralNet):
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
-    def validation_step(self, batch, **fit_params):
+    def _validation_step(self, batch, **fit_params):
         self._set_training(False)
         batch = Batch(*batch)
         with torch.no_grad():
@@ -237,9 +276,47 @@ class RegularizedNet(NeuralNet):
             # last bit from the same rows inside a larger batch: pad so that a sample's
             # prediction does not depend on what it is predicted with.
             X = torch.cat([X, X.new_zeros((_MIN_EVAL_ROWS - n_rows, *X.shape[1:]))])
-        with torch.set_grad_enabled(training):
+        with self.mode_lock, torch.set_grad_enabled(training):
             self._set_training(training)
             return self.infer(X)[:n_rows]
+
+    # The module's training / evaluation mode is one flag, shared by every thread using the
+    # net: a step sets it and then runs the forward pass, and another thread's prediction
+    # could switch it in between (a prediction with dropout on, or a training step with
+    # batch-norm statistics frozen). Each training step, validation step and prediction
+    # batch sets the mode and runs under ``mode_lock``: a prediction waits for the current
+    # training step (milliseconds) and sees the weights between two optimizer steps, never
+    # half-updated ones. Uncontended, the lock costs well under a microsecond per batch.
+
+    def train_step(self, batch, **fit_params):
+        with self.mode_lock:
+            return super().train_step(batch, **fit_params)
+
+    def validation_step(self, batch, **fit_params):
+        with self.mode_lock:
+            return self._validation_step(batch, **fit_params)
+
+    def __getstate__(self):
+        # skorch pickles module_, criterion_ and optimizer_ so that their tensors load with
+        # torch.load(weights_only=True); the ``module`` parameter, the same object as
+        # module_ once initialized, would go in with plain pickle, whose tensors load
+        # through torch.load(weights_only=False). __setstate__ points it at module_ again.
+        module = self.__dict__.get("module")
+        shared_module = module is not None and module is self.__dict__.get("module_")
+        state = super().__getstate__()  # "module" is not among its torch-saved attributes
+        if shared_module:
+            state["module"] = None
+        state["module_is_module_"] = shared_module
+        state.pop("mode_lock", None)  # a lock does not pickle; __setstate__ makes a new one
+        state["output_check"] = None  # a closure, for the first training batch only
+        return state
+
+    def __setstate__(self, state):
+        shared_module = state.pop("module_is_module_", False)
+        super().__setstate__(state)
+        if shared_module:
+            self.module = self.module_
+        self.mode_lock = threading.RLock()
 
 
 def _unweighted_mean_loss(criterion, y_pred, y_true):

@@ -8,8 +8,13 @@ unpickle), and ``skops.io`` loads an estimator trusting only its own class.
 
 import torch
 from skorch.history import History
+from torch.nn import Module
 
+from skreg.neural._module_state import decode_module, encode_module
 from skreg.neural._state import numpy_to_tensors, seeded_torch_rng, tensors_to_numpy
+
+# _fit_params["module"] when it is the module= parameter itself (one object, stored once).
+_SAME_MODULE = "<the module parameter>"
 
 
 class PersistentNetMixin:
@@ -21,6 +26,15 @@ class PersistentNetMixin:
         # the hyperparameters it was fitted with. So a pickle holds no torch object, and
         # skops.io loads an estimator trusting only its own class.
         state = dict(super().__getstate__())
+        # A module instance (the module= parameter, also among the fit's parameters) goes in
+        # as class, constructor arguments and numpy weights (see _module_state).
+        module = state.get("module")
+        state["module"] = encode_module(module)
+        fit_params = state.get("_fit_params")
+        if isinstance(fit_params, dict) and isinstance(fit_params.get("module"), Module):
+            fitted_module = fit_params["module"]
+            state["_fit_params"] = {**fit_params, "module": _SAME_MODULE if fitted_module is module
+                                    else encode_module(fitted_module)}
         net = state.pop("net_", None)
         if net is not None:
             state.pop("history_", None)
@@ -34,6 +48,14 @@ class PersistentNetMixin:
 
     def __setstate__(self, state):
         net_state = state.pop("net_state_", None)
+        state["module"] = decode_module(state.get("module"))
+        fit_params = state.get("_fit_params")
+        if isinstance(fit_params, dict) and "module" in fit_params:
+            fitted_module = fit_params["module"]
+            state["_fit_params"] = {**fit_params, "module": state["module"]
+                                    if isinstance(fitted_module, str)
+                                    and fitted_module == _SAME_MODULE
+                                    else decode_module(fitted_module)}
         super().__setstate__(state)
         if net_state is not None:
             self._restore_net(net_state)

@@ -158,21 +158,30 @@ def _train(net, train):
 
 
 def _train_in_place(net, train, callbacks):
-    """One more epoch of a fitted net; any failure or interrupt restores it as it was."""
+    """One more epoch of a fitted net; any failure or interrupt restores it as it was.
+
+    Returns ``undo()``, which puts the net back as it was before this call: for a failure
+    after training (a callback raising at the end of the fit).
+    """
     state = TrainingState(net)
     saved = net.max_epochs, net.callbacks, net.callbacks_
+
+    def undo():
+        with sigint_deferred():  # a second Ctrl-C must not leave the restore half done
+            state.restore(net)
+            net.max_epochs, net.callbacks, net.callbacks_ = saved
+
     try:
         net.max_epochs = 1
         net.callbacks = callbacks
         net.initialize_callbacks()
         net.partial_fit(train)
     except BaseException:
-        with sigint_deferred():  # a second Ctrl-C must not leave the restore half done
-            state.restore(net)
-            net.max_epochs, net.callbacks, net.callbacks_ = saved
+        undo()
         raise
     finally:
         _close_callbacks(net)
+    return undo
 
 
 def check_scale(values, name):

@@ -234,6 +234,25 @@ class RegularizationStudy:
                          "</p>")
         return "\n".join(lines)
 
+    # Persistence: pickle, and skops.io, which cannot save a pandas DataFrame: results_ is
+    # stored as its columns (lists and numpy arrays) and rebuilt on loading.
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        frame = state.pop("results_")
+        state["results_columns_"] = {
+            name: (frame[name].tolist() if frame[name].dtype == object
+                   else frame[name].to_numpy())
+            for name in frame.columns
+        }
+        return state
+
+    def __setstate__(self, state):
+        import pandas as pd
+
+        state = dict(state)
+        state["results_"] = pd.DataFrame(state.pop("results_columns_"))
+        self.__dict__.update(state)
+
     def __repr__(self):
         return (f"<RegularizationStudy of {type(self.estimator).__name__}: "
                 f"{len(self.sweeps_)} regularizers, {len(self.results_)} settings>")

@@ -29,6 +29,8 @@ reports a single task: ``FitTask(self, X, y, sample_weight)`` ... ``task.end()``
 
 from sklearn.callback import CallbackSupportMixin
 
+from skreg.utils._interrupts import replace_attributes
+
 __all__ = ["CallbackSupportMixin", "FitTask"]
 
 
@@ -86,6 +88,11 @@ class _Task:
 class FitTask(_Task):
     """The root task of one ``fit`` (``estimator._init_callback_context``), begun at creation.
 
+    The fit's callbacks run inside its transaction: :meth:`end` runs the last hooks (the
+    root task's end, then every callback's ``teardown``) and, if one of them raises, puts
+    back the attributes the estimator held when the task began (its previous model) before
+    the error reaches the caller. So create the task before the fit changes the estimator.
+
     Parameters
     ----------
     estimator : estimator with CallbackSupportMixin
@@ -103,7 +110,45 @@ class FitTask(_Task):
             None if sample_weight is None else {"sample_weight": sample_weight},
         )
         self.begin()
+        # The previous model (fits assign fresh objects, so a shallow copy is all of it),
+        # with the callback context that _fit_context tears down if the fit fails.
+        self._previous = dict(estimator.__dict__)
 
     def end(self):
-        """End the fit's task; call it once the fitted attributes are set."""
-        return super().end(fitted_attributes={})
+        """End the fit's task and tear its callbacks down; call it once the fit is assigned.
+
+        scikit-learn tears the callbacks down once ``fit`` has returned, when the new model
+        is already in place; here it happens before, so that a raising hook (``on_fit_task_end``
+        or ``teardown``, KeyboardInterrupt included) leaves the estimator as it was.
+        """
+        estimator = self.estimator
+        try:
+            super().end(fitted_attributes={})
+        except BaseException:
+            replace_attributes(estimator, self._previous)  # _fit_context tears down
+            raise
+        errors = []
+        try:
+            for callback in estimator.__dict__.get("_skl_callbacks_to_teardown", ()):
+                try:
+                    callback.teardown(estimator=estimator, context=self.context)
+                except Exception as exc:  # as scikit-learn: every callback is torn down
+                    errors.append(exc)
+        except BaseException:
+            self._roll_back_torn_down()
+            raise
+        self._drop_context(estimator.__dict__)
+        if errors:
+            self._roll_back_torn_down()
+            raise errors[0]  # the first; every callback was torn down all the same
+
+    def _roll_back_torn_down(self):
+        # The previous model, without the context: _fit_context must not tear down again.
+        previous = dict(self._previous)
+        self._drop_context(previous)
+        replace_attributes(self.estimator, previous)
+
+    @staticmethod
+    def _drop_context(attributes):
+        for name in ("_callback_fit_ctx", "_skl_callbacks_to_teardown"):
+            attributes.pop(name, None)

@@ -546,3 +546,29 @@ def run_cell(estimator, case):
         return CASES[case][1](estimator, X, y)
     except Exception as exc:  # noqa: BLE001 - a step before the checked call failed
         return Outcome("unhelpful failure", f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+# ==== Extension points, callbacks, persistence and threads (issue 21, points 1-3 and 5) ========
+# Their cells live in _robustness_extensions.py (which uses the helpers above) and join CASES
+# here, so that the matrix and the audit run them with every other case.
+import importlib.util  # noqa: E402
+import types  # noqa: E402
+
+
+def _extension_cells():
+    try:
+        from skreg.utils import _robustness_extensions as cells
+    except ImportError:  # auditing an older skreg with these cells: load them from this folder
+        name = "_robustness_extension_cells"
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "_robustness_extensions.py"))
+        cells = sys.modules[name] = importlib.util.module_from_spec(spec)  # pickles find it
+        spec.loader.exec_module(cells)
+    # The helpers above as a namespace: the Ctrl-C cells' child runs this file as a module
+    # that is not in sys.modules.
+    return cells.extension_cases(types.SimpleNamespace(**globals()))
+
+
+CASES.update(_extension_cells())
+# ==== end of the extension points' cells ========================================================

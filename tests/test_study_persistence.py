@@ -1,0 +1,35 @@
+"""A RegularizationStudy saves and loads with pickle and skops.io."""
+
+import pickle
+
+import pytest
+from pandas.testing import assert_frame_equal
+from sklearn.datasets import make_classification
+
+from skreg import ElasticNetClassifier, compare_regularizers
+
+
+@pytest.fixture(scope="module")
+def study():
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    return compare_regularizers(ElasticNetClassifier(), X, y, cv=2, quick=True)
+
+
+def _same_study(loaded, study):
+    assert_frame_equal(loaded.results_, study.results_)
+    assert loaded.best_params_ == study.best_params_
+    assert loaded.verdict() == study.verdict()
+    assert repr(loaded) == repr(study)
+
+
+def test_pickle_round_trip(study):
+    _same_study(pickle.loads(pickle.dumps(study)), study)
+
+
+def test_skops_round_trip_trusts_only_skreg_types(study, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    path = tmp_path / "study.skops"
+    sio.dump(study, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert untrusted and all(name.startswith("skreg.") for name in untrusted)
+    _same_study(sio.load(path, trusted=untrusted), study)
