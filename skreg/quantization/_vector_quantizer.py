@@ -28,6 +28,7 @@ from skreg.quantization._state import plain_state, restored_state
 from skreg.quantization._validation import (
     check_training_rows,
     checked_weights,
+    float_type_for_distances,
     initial_codebook,
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
@@ -265,6 +266,7 @@ class VectorQuantizer(
 
     def _fit(self, X, sample_weight, task=None):
         X = validate_data(self, X, accept_sparse="csr", dtype=FLOATS, order="C")
+        X = float_type_for_distances(X)
         sample_weight = checked_weights(sample_weight, X)
         check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
         init = initial_codebook(self.init, X, self.n_codes, self.n_stages)
@@ -330,8 +332,7 @@ class VectorQuantizer(
         X = validate_data(self, X, accept_sparse="csr", dtype=FLOATS, order="C", reset=not fitted)
         requires_dense(X, self.n_stages)
         sample_weight = checked_weights(sample_weight, X)
-        if fitted:
-            X = X.astype(self._codec.dtype, copy=False)
+        X = X.astype(self._codec.dtype, copy=False) if fitted else float_type_for_distances(X)
         weighted = sample_weight is not None or self.__dict__.get("_weighted", False)
         stream, rng, n_iter, weighted = open_stream(self, X, sample_weight, weighted)
         labels, chunk_errors = update_stream(stream, X, rng, sample_weight, self.batch_size)
