@@ -84,6 +84,11 @@ _NOTES = """
     refitted on all the data, so ``coef_`` equals the non-CV estimator's fit at ``alpha_`` and
     ``l1_ratio_``. Friedman, Hastie and Tibshirani (2010), "Regularization paths for
     generalized linear models via coordinate descent", J. Stat. Softw. 33(1).
+
+    The automatic grid is set by the L1 part, which is scale equivariant; the L2 part is not:
+    on features tiny next to the target, every alpha of the grid can shrink every weight to
+    nearly zero, and a ``UserWarning`` says so (standardize X, or give the alphas). Float32 X
+    whose squares overflow float32 (values of about 1e18 and beyond) is fitted in float64.
 """
 
 _ATTRIBUTES = """
