@@ -4,7 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 from scipy.special import log_expit, log_softmax
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array
 from sklearn.utils.extmath import safe_sparse_dot
@@ -19,6 +19,7 @@ from skreg.linear._path import (
     squared_error_gradient_at_zero,
     squared_error_path,
 )
+from skreg.utils._sklearn_private import _fit_context
 
 _SHARED_PARAMETERS = """    alphas : int or array-like of shape (n_alphas,), default=100
         Number of alphas on a log grid from ``alpha_max`` (the smallest alpha at which every

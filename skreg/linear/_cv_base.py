@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from skreg.linear._base import check_sample_weight, set_fitted_attributes, validate_fit_data
 from skreg.linear._path import (
@@ -22,6 +21,7 @@ from skreg.linear._path import (
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._sklearn_private import Interval, StrOptions
 
 CV_PARAMETER_CONSTRAINTS = {
     "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],

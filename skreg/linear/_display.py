@@ -2,11 +2,11 @@
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skreg.linear._cv_base import ElasticNetCVMixin, choose_alpha, standard_error
 from skreg.linear._path import enet_path
+from skreg.utils._sklearn_private import check_matplotlib_support
 
 
 class RegularizationPathDisplay:

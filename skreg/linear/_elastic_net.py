@@ -2,10 +2,9 @@
 
 import numpy as np
 from sklearn import config_context
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -18,6 +17,7 @@ from skreg.linear._base import (
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._sklearn_private import StrOptions, _fit_context
 
 
 def check_squared_error_scale(y, dtype):

@@ -11,17 +11,23 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
+from sklearn.linear_model import ElasticNet
 from sklearn.linear_model import enet_path as _sklearn_enet_path
-from sklearn.linear_model._base import _pre_fit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from skreg.linear._base import check_sample_weight
 from skreg.linear._logistic_solver import _logistic_enet_solve
+from skreg.utils._sklearn_private import (
+    Interval,
+    StrOptions,
+    pre_fit,
+    private_solvers,
+    validate_params,
+)
 
 # With l1_ratio=0 no alpha zeroes the weights; glmnet then computes alpha_max as for this
 # small l1_ratio, so that the ridge grid still starts where the weights are negligible.
@@ -169,9 +175,13 @@ def squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, 
     n_samples = X.shape[0]
     if sample_weight is not None:
         sample_weight = sample_weight * (n_samples / sample_weight.sum())
+    if not private_solvers():
+        return _public_squared_error_path(X, y, sample_weight, alphas, l1_ratio,
+                                          fit_intercept=fit_intercept, tol=tol,
+                                          max_iter=max_iter)
     if copy_X and not sparse.issparse(X):
         X = X.copy(order="F")  # _pre_fit centres dense X in place
-    X, y, X_offset, y_offset, X_scale, precompute, Xy = _pre_fit(
+    X, y, X_offset, y_offset, X_scale, precompute, Xy = pre_fit(
         X, y, None, "auto", fit_intercept=fit_intercept, copy=False, sample_weight=sample_weight
     )
     if l1_ratio == 0 and not sparse.issparse(X):
@@ -189,6 +199,25 @@ def squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, 
         )
     intercepts = y_offset - X_offset @ coefs
     return coefs, np.asarray(intercepts, dtype=coefs.dtype)
+
+
+def _public_squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, tol,
+                               max_iter):
+    """:func:`squared_error_path` through the public ``ElasticNet``, warm-started along the
+    alphas: the same objective and stopping rule, for a scikit-learn whose private API skreg
+    cannot use (see ``skreg.utils._sklearn_private``). Slower: every alpha validates and
+    centres X again.
+    """
+    model = ElasticNet(l1_ratio=l1_ratio, fit_intercept=fit_intercept, tol=tol,
+                       max_iter=max_iter, warm_start=True, precompute=False)
+    coefs = np.empty((X.shape[1], len(alphas)), dtype=X.dtype)
+    intercepts = np.empty(len(alphas), dtype=X.dtype)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*l1_ratio <= 0.01.*")  # ridge: ok here
+        for i, alpha in enumerate(alphas):
+            model.set_params(alpha=alpha).fit(X, y, sample_weight=sample_weight)
+            coefs[:, i], intercepts[i] = model.coef_, model.intercept_
+    return coefs, intercepts
 
 
 def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, fit_intercept,

@@ -4,8 +4,9 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import column_or_1d
+
+from skreg.utils._sklearn_private import Interval, StrOptions, validate_params
 
 
 @validate_params(

@@ -31,6 +31,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
 
+from skreg.utils._sklearn_private import openmp_effective_n_threads
+
 # Scores of one chunk (rows x n_codes) take about this many bytes. Each chunk costs a dozen
 # small numpy calls that hold the GIL, so chunks must be large enough for the matrix product
 # and the argmins (which release it) to dominate: on 200,000 x 64 rows and 256 codes, 2 MiB
@@ -52,12 +54,10 @@ def effective_n_threads():
     """Threads to use, as scikit-learn's OpenMP code would: ``OMP_NUM_THREADS``,
     ``threadpoolctl.threadpool_limits`` and the CPUs this process may run on all cap it.
     """
-    try:
-        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-
-        return max(1, int(_openmp_effective_n_threads()))
-    except (ImportError, AttributeError):  # a private helper: fall back to the environment
-        pass
+    n_threads = openmp_effective_n_threads()
+    if n_threads is not None:
+        return max(1, n_threads)
+    # scikit-learn's private helper is gone: count as it would from the environment
     try:
         n_cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -3,9 +3,9 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
-from sklearn.utils.validation import _check_sample_weight
 
 from skreg.quantization._residual import requires_dense
+from skreg.utils._sklearn_private import _check_sample_weight
 
 _FLOATS = [np.float64, np.float32]
 

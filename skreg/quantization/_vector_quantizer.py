@@ -8,9 +8,8 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from skreg.quantization._distances import blas_single_threaded
@@ -33,6 +32,7 @@ from skreg.quantization._validation import (
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._sklearn_private import Interval, StrOptions, _fit_context
 
 
 class VectorQuantizer(
