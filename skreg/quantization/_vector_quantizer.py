@@ -148,7 +148,10 @@ class VectorQuantizer(
     centred on the mean of the training rows (as ``KMeans`` does), and a row whose two nearest
     codes are within the rounding error of the product is searched again from the exact
     differences ``x - c`` in float64: codes are the exact nearest codes, also for data with a
-    large offset (``X + 1e8``). Distances (``output="distances"``) are expanded in float64 and
+    large offset (``X + 1e8``). Rows whose squares could overflow the float type (float32
+    rows of about 1e18 and beyond) are searched the same way, and float32 training rows of
+    that size are fitted in float64 (the codebook is then float64); float64 rows whose squares
+    overflow float64 are refused. Distances (``output="distances"``) are expanded in float64 and
     recomputed from the differences where that could lose more than 1e-7 of their value, so a
     row equal to a code is at distance 0 from it.
 
