@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose
 from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 
-from skreg import ElasticNetClassifierCV, ElasticNetRegressorCV, enet_path
+from skreg import ElasticNetClassifierCV, ElasticNetRegressor, ElasticNetRegressorCV, enet_path
 
 BIG = 2.0**66  # ~7.4e19: float32 squares overflow
 TINY = 2.0**-500  # ~3e-151: scikit-learn's alpha grid floors at 1e-15
@@ -42,6 +42,17 @@ def test_float32_features_whose_squares_overflow_are_solved_in_float64(data):
     assert np.all(np.isfinite(coefs))
     assert_allclose(alphas, ref_alphas)
     assert_allclose(coefs, ref_coefs, rtol=1e-6, atol=0)
+
+
+def test_regressor_on_float32_features_whose_squares_overflow(data):
+    X, y = data
+    huge = (X * BIG).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ElasticNetRegressor().fit(huge, y)
+    reference = ElasticNetRegressor().fit(huge.astype(np.float64), y)
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-6)
+    assert model.score(huge, y) > 0.99
 
 
 def test_tiny_features_keep_the_lasso_grid_and_weights(data):

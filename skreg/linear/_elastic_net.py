@@ -15,6 +15,7 @@ from skreg.linear._base import (
     set_fitted_attributes,
     validate_fit_data,
 )
+from skreg.linear._path import float_type_for_path
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
 from skreg.utils._sklearn_private import StrOptions, _fit_context
@@ -239,6 +240,7 @@ class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, Ba
             multi_output=True,
             y_numeric=True,
         )
+        X = float_type_for_path(X)  # float32 features whose squares overflow: in float64
         if coordinate_descent:
             # check_input=False below skips this conversion inside the solver.
             y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")
