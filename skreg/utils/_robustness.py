@@ -8,7 +8,9 @@ message that does not say what is wrong). ``tests/test_robustness.py`` asserts t
 is one of the first three; ``benchmarks/audit_robustness.py`` prints the counts.
 
 Only scikit-learn, numpy, scipy and pandas are needed besides the estimators, so the same
-cells can audit an older skreg.
+cells can audit an older skreg. Families of cells may live in files next to this one (loaded
+by path, see :func:`_sibling_cases`): ``_robustness_numbers.py`` holds those for overflow and
+tiny scales, the path display and scikit-learn's private API.
 """
 
 import json
