@@ -276,6 +276,19 @@ def test_display_rejects_an_l1_ratio_that_was_not_searched(regression_data):
         RegularizationPathDisplay.from_estimator(model, X, y, l1_ratio=0.5)
 
 
+def test_display_rejects_other_data_and_says_what_it_needs(regression_data):
+    X, y, _ = regression_data
+    model = ElasticNetRegressorCV(alphas=4, cv=3).fit(X, y)
+    # scikit-learn's own message for a feature-count mismatch
+    with pytest.raises(ValueError, match=r"X has 7 features, but ElasticNetRegressorCV is "
+                                         r"expecting 8 features as input"):
+        RegularizationPathDisplay.from_estimator(model, X[:, :7], y)
+    with pytest.raises(TypeError, match=r"needs an ElasticNetRegressorCV or "
+                                        r"ElasticNetClassifierCV.*got ElasticNetRegressor\..*"
+                                        r"enet_path"):
+        RegularizationPathDisplay.from_estimator(ElasticNetRegressor().fit(X, y), X, y)
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [

@@ -108,6 +108,34 @@ def test_chunked_distances_give_identical_results():
     )
 
 
+# 2**66 ~ 7.4e19 and 2**120 ~ 1.3e36: float32 squares overflow; powers of two keep every
+# nearest code, so the unscaled data are the reference.
+@pytest.mark.parametrize("scale", [2.0**66, 2.0**120])
+def test_every_vector_gets_its_nearest_code_when_float32_squares_overflow(scale):
+    torch.manual_seed(0)
+    codebook, x = torch.randn(32, 6), torch.randn(1000, 6)
+    expected = _nearest_brute_force(x.double().numpy(), codebook.double().numpy())
+    vq = _layer_with_codebook(codebook * scale, chunk_size=256)
+    np.testing.assert_array_equal(vq.encode(x * scale).numpy(), expected)
+    quantized, _, _ = vq(x * scale)
+    # the straight-through x + (e - x) rounds in float32 to a few ulps of |x|
+    torch.testing.assert_close(quantized, codebook[expected] * scale, rtol=0, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("ema", [False, True])
+def test_data_initialization_of_vectors_whose_squares_overflow(ema):
+    torch.manual_seed(0)
+    x = torch.randn(256, 8)
+    vq = VQLayer(16, 8, ema=ema).train()
+    vq(x * 2.0**66)  # k-means++ on the buffer: squared distances beyond float32
+    assert torch.isfinite(vq.codebook).all()
+    assert len(torch.unique(vq.encode(x * 2.0**66))) > 8  # the codes spread over the data
+    np.testing.assert_array_equal(
+        vq.encode(x * 2.0**66).numpy(),
+        _nearest_brute_force(x.double().numpy(), vq.codebook.detach().double().numpy() / 2**66),
+    )
+
+
 def test_large_input_never_allocates_the_full_distance_matrix():
     torch.manual_seed(0)
     n_vectors, n_codes, chunk_size = 32768, 256, 512

@@ -3,6 +3,7 @@ sample weights, progress and output containers."""
 
 import pickle
 import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from skreg import VectorQuantizer
 from skreg.quantization import _kmeans
+from skreg.quantization._distances import CodebookSearch
 from skreg.quantization._product import ProductCodebook
 from skreg.quantization._residual import ResidualCodec
 
@@ -50,6 +52,47 @@ def test_offset_data_gets_exact_nearest_codes_and_sklearn_inertia(blobs, offset,
     assert vq.inertia_ == pytest.approx(plain.inertia_, rel=1e-3)
     km = KMeans(16, n_init=1, random_state=0).fit(X)
     assert vq.inertia_ <= 1.02 * km.inertia_
+
+
+# ---------------------------------------------------------------- overflow of the squares
+
+# 2**66 ~ 7.4e19 and 2**660 ~ 1e199: powers of two, so the scaled data are exactly the data
+# times a constant, and every nearest code must be the same as on the data themselves.
+@pytest.mark.parametrize("batch_size", [None, 256])
+def test_float32_rows_whose_squares_overflow_get_their_nearest_codes(blobs, batch_size):
+    X = blobs.astype(np.float32)
+    huge = X * np.float32(2.0**66)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy overflow warnings either
+        vq = VectorQuantizer(16, batch_size=batch_size, random_state=0).fit(huge)
+        predicted = vq.predict(huge)
+    codebook = vq._codec.astype(np.float32).codebook_array()  # what predict searches
+    np.testing.assert_array_equal(predicted, brute_force_codes(huge, codebook))
+    np.testing.assert_array_equal(vq.labels_, brute_force_codes(huge, vq.codebook_))
+    plain = VectorQuantizer(16, batch_size=batch_size, random_state=0).fit(X)
+    assert np.isfinite(vq.inertia_)
+    assert vq.inertia_ / 2.0**132 == pytest.approx(plain.inertia_, rel=1e-3)
+
+
+@pytest.mark.parametrize(("scale", "dtype"), [(2.0**66, np.float32), (2.0**120, np.float32),
+                                              (2.0**660, np.float64)])
+@pytest.mark.parametrize("centred", [False, True])
+def test_search_settles_rows_whose_scores_overflow(scale, dtype, centred):
+    rng = np.random.default_rng(0)
+    codebook, X = rng.normal(size=(16, 4)), rng.normal(size=(500, 4))
+    search = CodebookSearch((codebook * scale).astype(dtype),
+                            (X.mean(axis=0) * scale).astype(dtype) if centred else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        labels = search.labels((X * scale).astype(dtype))
+    # The reference: the same search on the unscaled float64 data (scaling by a power of two
+    # keeps the nearest code).
+    np.testing.assert_array_equal(labels, brute_force_codes(X, codebook))
+
+
+def test_rows_whose_squares_overflow_float64_are_refused(blobs):
+    with pytest.raises(ValueError, match="magnitude .* overflow float64. Rescale X"):
+        VectorQuantizer(4).fit(blobs * 1e200)
 
 
 @pytest.mark.parametrize(("offset", "dtype"), OFFSETS)

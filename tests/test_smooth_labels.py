@@ -50,7 +50,8 @@ def test_zero_epsilon_gives_one_hot_and_n_classes_defaults_to_max_label():
     "y, kwargs, match",
     [
         ([0, 3], {"n_classes": 3}, r"class indices in \[0, 2\]"),
-        ([-1, 1], {"n_classes": 3}, r"class indices in \[0, 2\]"),
+        ([-1, 1], {"n_classes": 3}, r"indices >= 0, got the negative label -1"),
+        ([0, -1], {}, r"indices >= 0, got the negative label -1"),  # not "cannot be inferred"
         ([0.5, 1.0], {"n_classes": 3}, "integers"),
         ([0, 0], {}, "pass n_classes"),
         ([0, 1], {"mode": "formula"}, "mode"),

@@ -5,8 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
+
+from skreg.utils._sklearn_private import Interval, _check_sample_weight
 
 # Both estimators put the penalty on one scale: alpha * (l1_ratio * ||w||_1
 # + (1 - l1_ratio) / 2 * ||w||_2^2) added to the mean (or weighted mean) loss.

@@ -4,7 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 from scipy.special import log_expit, log_softmax
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array
 from sklearn.utils.extmath import safe_sparse_dot
@@ -19,6 +19,7 @@ from skreg.linear._path import (
     squared_error_gradient_at_zero,
     squared_error_path,
 )
+from skreg.utils._sklearn_private import _fit_context
 
 _SHARED_PARAMETERS = """    alphas : int or array-like of shape (n_alphas,), default=100
         Number of alphas on a log grid from ``alpha_max`` (the smallest alpha at which every
@@ -84,6 +85,11 @@ _NOTES = """
     refitted on all the data, so ``coef_`` equals the non-CV estimator's fit at ``alpha_`` and
     ``l1_ratio_``. Friedman, Hastie and Tibshirani (2010), "Regularization paths for
     generalized linear models via coordinate descent", J. Stat. Softw. 33(1).
+
+    The automatic grid is set by the L1 part, which is scale equivariant; the L2 part is not:
+    on features tiny next to the target, every alpha of the grid can shrink every weight to
+    nearly zero, and a ``UserWarning`` says so (standardize X, or give the alphas). Float32 X
+    whose squares overflow float32 (values of about 1e18 and beyond) is fitted in float64.
 """
 
 _ATTRIBUTES = """

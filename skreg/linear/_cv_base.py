@@ -10,12 +10,18 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from skreg.linear._base import check_sample_weight, set_fitted_attributes, validate_fit_data
-from skreg.linear._path import alpha_grid, check_alphas, check_l1_ratios
+from skreg.linear._path import (
+    alpha_grid,
+    check_alphas,
+    check_l1_ratios,
+    float_type_for_path,
+    warn_if_grid_degenerate,
+)
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._sklearn_private import Interval, StrOptions
 
 CV_PARAMETER_CONSTRAINTS = {
     "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -94,6 +100,7 @@ class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
         # anywhere leaves this estimator as it was.
         X_input, y_input, sample_weight_input = X, y, sample_weight
         X, y, record = validate_fit_data(self, X, y, **self._validate_X_kwargs())
+        X = float_type_for_path(X)
         targets = self._prepare_targets(y, X)
         sample_weight, weight_sum = check_sample_weight(sample_weight, X)
         self._check_weighted_targets(targets, sample_weight)
@@ -105,6 +112,8 @@ class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
                 alpha_grid(gradient, weight_sum, l1_ratio, alphas, self.eps)
                 for l1_ratio in l1_ratios
             ])
+            for l1_ratio, grid in zip(l1_ratios, grids, strict=True):
+                warn_if_grid_degenerate(X, sample_weight, grid, l1_ratio, self.fit_intercept)
         else:
             grids = np.tile(alphas, (len(l1_ratios), 1))
 

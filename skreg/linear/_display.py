@@ -2,11 +2,11 @@
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.utils._optional_dependencies import check_matplotlib_support
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skreg.linear._cv_base import choose_alpha, standard_error
+from skreg.linear._cv_base import ElasticNetCVMixin, choose_alpha, standard_error
 from skreg.linear._path import enet_path
+from skreg.utils._sklearn_private import check_matplotlib_support
 
 
 class RegularizationPathDisplay:
@@ -129,7 +129,17 @@ class RegularizationPathDisplay:
         display : RegularizationPathDisplay
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        if not isinstance(estimator, ElasticNetCVMixin):
+            raise TypeError(
+                f"{cls.__name__}.from_estimator needs an ElasticNetRegressorCV or "
+                f"ElasticNetClassifierCV (its cross-validated scores draw the right panel); "
+                f"got {type(estimator).__name__}. For the coefficient path of a model without "
+                "cross-validation, compute it with skreg.enet_path(X, y) and plot its coefs "
+                "against its alphas."
+            )
         check_is_fitted(estimator, ["cv_scores_", "l1_ratios_"])
+        # The same data as the fit: scikit-learn's checks of the feature count and names.
+        validate_data(estimator, X, reset=False, skip_check_array=True)
         l1_ratio = estimator.l1_ratio_ if l1_ratio is None else l1_ratio
         matches = np.flatnonzero(np.isclose(estimator.l1_ratios_, l1_ratio))
         if matches.size == 0:

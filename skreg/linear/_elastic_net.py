@@ -2,10 +2,9 @@
 
 import numpy as np
 from sklearn import config_context
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -16,8 +15,10 @@ from skreg.linear._base import (
     set_fitted_attributes,
     validate_fit_data,
 )
+from skreg.linear._path import float_type_for_path
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._sklearn_private import StrOptions, _fit_context
 
 
 def check_squared_error_scale(y, dtype):
@@ -241,6 +242,7 @@ class ElasticNetRegressor(CallbackSupportMixin, DocLinkMixin, RegressorMixin, Ba
             multi_output=True,
             y_numeric=True,
         )
+        X = float_type_for_path(X)  # float32 features whose squares overflow: in float64
         if coordinate_descent:
             # check_input=False below skips this conversion inside the solver.
             y = check_array(y, dtype=X.dtype, order="F", ensure_2d=False, input_name="y")

@@ -3,9 +3,8 @@
 import numpy as np
 from scipy.special import log_expit, log_softmax
 from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
@@ -20,6 +19,7 @@ from skreg.linear._base import (
 from skreg.linear._logistic_solver import _logistic_enet_solve
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._sklearn_private import StrOptions, _fit_context
 
 
 class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, BaseEstimator):

@@ -6,20 +6,28 @@ it, so that the same grid gives the same coefficients. The logistic path warm-st
 proximal Newton solver (``_logistic_solver``) from one alpha to the next.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
+from sklearn.linear_model import ElasticNet
 from sklearn.linear_model import enet_path as _sklearn_enet_path
-from sklearn.linear_model._base import _pre_fit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from skreg.linear._base import check_sample_weight
 from skreg.linear._logistic_solver import _logistic_enet_solve
+from skreg.utils._sklearn_private import (
+    Interval,
+    StrOptions,
+    pre_fit,
+    private_solvers,
+    validate_params,
+)
 
 # With l1_ratio=0 no alpha zeroes the weights; glmnet then computes alpha_max as for this
 # small l1_ratio, so that the ridge grid still starts where the weights are negligible.
@@ -59,14 +67,81 @@ def alpha_grid(gradient_at_zero, weight_sum, l1_ratio, n_alphas, eps):
     """
     l1_ratio = max(l1_ratio, RIDGE_GRID_L1_RATIO)
     alpha_max = np.max(np.abs(gradient_at_zero), initial=0.0) / (weight_sum * l1_ratio)
-    resolution = np.finfo(np.float64).resolution
-    if alpha_max <= resolution:  # constant target: as scikit-learn's _alpha_grid
-        return np.full(n_alphas, resolution)
+    if not alpha_max > 0:
+        # Nothing to fit (a constant target): every alpha gives zero weights. scikit-learn's
+        # _alpha_grid returns its floor, 1e-15, whenever alpha_max is below it; here a small
+        # but nonzero alpha_max is kept, because it is what tiny features give (X * 1e-150),
+        # and the floor would give them all-zero weights.
+        return np.full(n_alphas, np.finfo(np.float64).resolution)
     return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
 
 
+# Every weight shrunk by more than this factor by the L2 penalty at every alpha of the grid:
+# the grid holds only nearly constant models.
+_DEGENERATE_SHRINKAGE = 1e3
+
+
+def warn_if_grid_degenerate(X, sample_weight, grid, l1_ratio, fit_intercept):
+    """Warn when even the smallest alpha of an automatic grid shrinks every weight to ~0.
+
+    The grid is set by the L1 part (``alpha_max`` scales as the features' scale times the
+    target's), the L2 part shrinks a direction of variance ``v`` by ``v / (v + alpha (1 -
+    l1_ratio))``: features tiny next to the target (``X * 1e-150``) make that shrinkage
+    total over the whole grid, and every model of the path nearly constant, without any
+    solver failing. (The penalties of Elastic Net are not scale invariant; ``l1_ratio=1``, the
+    Lasso, is, and is never warned about.)
+    """
+    l2_strength = float(np.min(grid)) * (1.0 - l1_ratio)
+    if l2_strength == 0.0 or np.all(grid == np.finfo(np.float64).resolution):
+        return  # the Lasso, or a constant target (alpha_grid's floor)
+    if sparse.issparse(X):
+        mean, variance = mean_variance_axis(X, axis=0, weights=sample_weight)
+    else:
+        mean = np.average(X, axis=0, weights=sample_weight)
+        variance = np.average((X - mean) ** 2, axis=0, weights=sample_weight)
+    largest = float(np.max(variance if fit_intercept else variance + mean**2, initial=0.0))
+    if l2_strength > _DEGENERATE_SHRINKAGE * largest:
+        warnings.warn(
+            f"The alpha grid is degenerate for the scale of X: with l1_ratio={l1_ratio:g}, "
+            f"the L2 penalty of the smallest alpha ({float(np.min(grid)):.3g}) is "
+            f"{l2_strength / max(largest, np.finfo(np.float64).tiny):.3g} times the largest "
+            f"feature variance ({largest:.3g}), so every weight is shrunk to nearly zero at "
+            "every alpha of the grid. Elastic Net penalties depend on the features' scale "
+            "relative to the target's: standardize X (for example with "
+            "sklearn.preprocessing.StandardScaler), or give the alphas.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def float_type_for_path(X):
+    """X in a float type in which its Gram matrix ``X^T X`` does not overflow.
+
+    Float32 features of about 1e18 and beyond (``sqrt(float32 max / n_samples)``) overflow the
+    coordinate descent's products: they are solved in float64 (the weights are then float64).
+    Float64 features whose squares overflow float64 get an error asking to rescale.
+    """
+    values = X.data if sparse.issparse(X) else X
+    top = float(np.abs(values).max(initial=0.0))
+    margin = 16.0 * max(X.shape[0], 1)
+    if top > np.sqrt(np.finfo(np.float64).max / margin):
+        raise ValueError(
+            f"X has values of magnitude up to {top:.3g}: their squares summed over the "
+            f"samples overflow float64. Rescale X (for example with "
+            "sklearn.preprocessing.StandardScaler)."
+        )
+    if X.dtype == np.float32 and top > np.sqrt(np.finfo(np.float32).max / margin):
+        return X.astype(np.float64)
+    return X
+
+
 def squared_error_gradient_at_zero(X, y, sample_weight, fit_intercept):
-    """``X^T s (y - y_mean)``; centring X is unnecessary, ``s (y - y_mean)`` sums to zero."""
+    """``X^T s (y - y_mean)``; centring X is unnecessary, ``s (y - y_mean)`` sums to zero.
+
+    Exactly zero for a constant target (``y - y_mean`` would hold the mean's rounding).
+    """
+    if fit_intercept and np.all(y == y[:1]):
+        return np.zeros(X.shape[1])
     residual = y - np.average(y, weights=sample_weight) if fit_intercept else y
     if sample_weight is not None:
         residual = residual * sample_weight
@@ -100,9 +175,13 @@ def squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, 
     n_samples = X.shape[0]
     if sample_weight is not None:
         sample_weight = sample_weight * (n_samples / sample_weight.sum())
+    if not private_solvers():
+        return _public_squared_error_path(X, y, sample_weight, alphas, l1_ratio,
+                                          fit_intercept=fit_intercept, tol=tol,
+                                          max_iter=max_iter)
     if copy_X and not sparse.issparse(X):
         X = X.copy(order="F")  # _pre_fit centres dense X in place
-    X, y, X_offset, y_offset, X_scale, precompute, Xy = _pre_fit(
+    X, y, X_offset, y_offset, X_scale, precompute, Xy = pre_fit(
         X, y, None, "auto", fit_intercept=fit_intercept, copy=False, sample_weight=sample_weight
     )
     if l1_ratio == 0 and not sparse.issparse(X):
@@ -120,6 +199,25 @@ def squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, 
         )
     intercepts = y_offset - X_offset @ coefs
     return coefs, np.asarray(intercepts, dtype=coefs.dtype)
+
+
+def _public_squared_error_path(X, y, sample_weight, alphas, l1_ratio, *, fit_intercept, tol,
+                               max_iter):
+    """:func:`squared_error_path` through the public ``ElasticNet``, warm-started along the
+    alphas: the same objective and stopping rule, for a scikit-learn whose private API skreg
+    cannot use (see ``skreg.utils._sklearn_private``). Slower: every alpha validates and
+    centres X again.
+    """
+    model = ElasticNet(l1_ratio=l1_ratio, fit_intercept=fit_intercept, tol=tol,
+                       max_iter=max_iter, warm_start=True, precompute=False)
+    coefs = np.empty((X.shape[1], len(alphas)), dtype=X.dtype)
+    intercepts = np.empty(len(alphas), dtype=X.dtype)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*l1_ratio <= 0.01.*")  # ridge: ok here
+        for i, alpha in enumerate(alphas):
+            model.set_params(alpha=alpha).fit(X, y, sample_weight=sample_weight)
+            coefs[:, i], intercepts[i] = model.coef_, model.intercept_
+    return coefs, intercepts
 
 
 def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, fit_intercept,
@@ -230,6 +328,14 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
     intercepts : ndarray of shape (n_alphas,) or (n_rows, n_alphas)
         Intercepts at each alpha.
 
+    Notes
+    -----
+    The L1 penalty is scale equivariant (features times ``c`` give the same path at alphas
+    times ``c``), the L2 penalty is not: on features tiny next to the target, the automatic
+    grid, set by the L1 part, can shrink every weight to nearly zero at every alpha; a
+    ``UserWarning`` then says so (standardize X, or give the alphas). Float32 X whose squares
+    overflow float32 (values of about 1e18 and beyond) is solved in float64.
+
     See Also
     --------
     ElasticNetRegressorCV, ElasticNetClassifierCV : Choose alpha and l1_ratio on this path by
@@ -249,8 +355,8 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
     >>> (coefs != 0).sum(axis=0).tolist()  # weights enter as alpha decreases
     [0, 4, 7, 9, 10]
     """
-    X = check_array(X, accept_sparse="csc", dtype=[np.float64, np.float32],
-                    accept_large_sparse=False)
+    X = float_type_for_path(check_array(X, accept_sparse="csc", dtype=[np.float64, np.float32],
+                                        accept_large_sparse=False))
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
     sample_weight, weight_sum = check_sample_weight(sample_weight, X)
@@ -260,6 +366,7 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
         if isinstance(alphas, int):
             gradient = squared_error_gradient_at_zero(X, y, sample_weight, fit_intercept)
             alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
+            warn_if_grid_degenerate(X, sample_weight, alphas, l1_ratio, fit_intercept)
         coefs, intercepts = squared_error_path(
             X, y, sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
             max_iter=max_iter,
@@ -274,6 +381,7 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
         gradient = logistic_gradient_at_zero(X, y_encoded, n_classes, sample_weight,
                                              fit_intercept)
         alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
+        warn_if_grid_degenerate(X, sample_weight, alphas, l1_ratio, fit_intercept)
     coefs, intercepts = logistic_path(
         X, y_encoded, n_classes,
         sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,

@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._cd_fast import (
+
+from skreg.utils._sklearn_private import (  # the compiled routines, or public fallbacks
     enet_coordinate_descent,
     enet_coordinate_descent_gram,
     sparse_enet_coordinate_descent,

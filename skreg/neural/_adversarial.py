@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
+
+from skreg.utils._sklearn_private import Interval, StrOptions, validate_params
 
 
 def _input_gradient(module, loss_fn, X, y):

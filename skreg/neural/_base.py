@@ -21,10 +21,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.history import History
 
 from skreg.neural._architectures import count_parameters
@@ -48,6 +47,7 @@ from skreg.neural._threads import thread_policy
 from skreg.utils._callbacks import CallbackSupportMixin
 from skreg.utils._doc_link import DocLinkMixin
 from skreg.utils._interrupts import replace_attributes, sigint_deferred
+from skreg.utils._sklearn_private import Interval, StrOptions, _check_sample_weight, _fit_context
 
 
 def _tensor_dataset(X, targets, weights, rows, device):

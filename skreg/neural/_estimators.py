@@ -18,8 +18,7 @@ from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -29,6 +28,7 @@ from skreg.neural._base import _BaseRegularizedNet
 from skreg.neural._callbacks import ValidationScore, accuracy_of_logits, r2_of_outputs
 from skreg.neural._docstrings import _COMMON_ATTRIBUTES, _COMMON_NOTES, _COMMON_PARAMETERS
 from skreg.neural._state import _OVERFLOW_SCALE
+from skreg.utils._sklearn_private import Interval, StrOptions, _fit_context
 
 
 class RegularizedNetClassifier(ClassifierMixin, _BaseRegularizedNet):

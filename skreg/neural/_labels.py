@@ -4,8 +4,9 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import column_or_1d
+
+from skreg.utils._sklearn_private import Interval, StrOptions, validate_params
 
 
 @validate_params(
@@ -79,6 +80,11 @@ def smooth_labels(y, epsilon, *, n_classes=None, mode="uniform"):
             "encode labels first, e.g. with LabelEncoder."
         )
     y = y.astype(np.intp)
+    if y.size and y.min() < 0:  # before inferring n_classes, which would blame the count
+        raise ValueError(
+            f"y must hold class indices >= 0, got the negative label {y.min()}; encode labels "
+            "first, e.g. with sklearn.preprocessing.LabelEncoder."
+        )
     if n_classes is None:
         n_classes = int(y.max()) + 1 if y.size else 0
         if n_classes < 2:

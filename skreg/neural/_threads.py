@@ -9,8 +9,8 @@ import functools
 import numbers
 
 import numpy as np
-from sklearn.utils.validation import _num_features, _num_samples
 
+from skreg.utils._sklearn_private import _num_features, _num_samples
 from skreg.utils._threads import torch_threads
 
 

@@ -13,6 +13,12 @@ Two things keep the search exact. Rows and codes are centred by the mean of the 
 are closer than the rounding error of the product can be (a bound of Higham's for dot products,
 ``(n_features + 2) * eps * (||x|| + max ||c||)^2``) is searched again from the differences
 ``x - c`` in float64, so a near tie is decided by the exact distances.
+
+The same re-check covers overflow. A score is bounded by ``(||x|| + max ||c||)^2``; a row for
+which that bound comes within a factor 4 of the float type's largest value (float32 rows of
+about 1e18 and beyond) may get an infinite or NaN score, so it is flagged like a near tie and
+settled in float64, rescaled by a power of two (which is exact) where even float64 squares
+would overflow.
 """
 
 import functools
@@ -25,6 +31,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import row_norms
 
+from skreg.utils._sklearn_private import openmp_effective_n_threads
+
 # Scores of one chunk (rows x n_codes) take about this many bytes. Each chunk costs a dozen
 # small numpy calls that hold the GIL, so chunks must be large enough for the matrix product
 # and the argmins (which release it) to dominate: on 200,000 x 64 rows and 256 codes, 2 MiB
@@ -34,6 +42,9 @@ _MIN_CHUNK_ROWS = 256
 _MAX_CHUNK_ROWS = 16384
 # Elements of the (rows, n_codes, n_features) differences of one exact re-check.
 _EXACT_BLOCK = 1 << 20
+# Rows whose float64 values exceed this are rescaled by a power of two before settling: their
+# squared norms would overflow float64 (about 1.8e308).
+_LARGE_FLOAT64 = 2.0**500
 # ``output="distances"`` entries whose float64 expansion may be off by more than this relative
 # amount are computed again from the differences (a code's distance to itself is then 0).
 _DISTANCE_RTOL = 1e-7
@@ -43,12 +54,10 @@ def effective_n_threads():
     """Threads to use, as scikit-learn's OpenMP code would: ``OMP_NUM_THREADS``,
     ``threadpoolctl.threadpool_limits`` and the CPUs this process may run on all cap it.
     """
-    try:
-        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-
-        return max(1, int(_openmp_effective_n_threads()))
-    except (ImportError, AttributeError):  # a private helper: fall back to the environment
-        pass
+    n_threads = openmp_effective_n_threads()
+    if n_threads is not None:
+        return max(1, n_threads)
+    # scikit-learn's private helper is gone: count as it would from the environment
     try:
         n_cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -208,6 +217,20 @@ def exact_sq_distances(x_rows, codebook):
     return out
 
 
+def _overflow_checked(method):
+    """Run ``method`` without numpy's overflow warnings: the rows whose scores may overflow
+    are found from their bound and settled (see the module's docstring), so the warnings would
+    only report values that are not used.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 class CodebookSearch:
     """A codebook prepared for nearest-code search, in the frame centred on ``center``.
 
@@ -219,6 +242,7 @@ class CodebookSearch:
     are not centred (that would densify them): they are scored against the stored codebook.
     """
 
+    @_overflow_checked
     def __init__(self, codebook, center=None):
         self.codebook = codebook
         dtype = codebook.dtype
@@ -232,6 +256,9 @@ class CodebookSearch:
         # gamma_(n_features+1) (2 ||x|| ||c|| + ||c||^2) (Higham, "Accuracy and Stability of
         # Numerical Algorithms", 3.1), gamma_n ~ n eps / 2; plus ||c||^2's own rounding.
         self.error_factor = (n_features + 2) * float(np.finfo(dtype).eps)
+        # A rounding bound error_factor * T at or above this means T, which bounds every
+        # score, may overflow the float type: the row's scores cannot be trusted.
+        self.overflow_slack = self.error_factor * float(np.finfo(dtype).max) / 4
         # A center no larger than the codes' spread is folded into the product,
         # (x - m).c = x.c - m.c, which saves a pass over every chunk and costs at most a
         # factor 4 of the (tiny) rounding bound; a larger one (an offset) is subtracted.
@@ -322,6 +349,7 @@ class CodebookSearch:
         np.maximum(best, 0, out=best)
         return labels, best, second, slack
 
+    @_overflow_checked
     def _labels_and_ties(self, x_chunk, out):
         """``(labels, best, second, ||x||^2, slack, ties)``: the argmin of the scores, the two
         best scores, and the rows whose runner-up is within the rounding bound ``slack``.
@@ -345,9 +373,11 @@ class CodebookSearch:
         # The runner-up by a second argmin with the best masked (faster than a min reduction).
         flat[picked] = np.inf
         second = flat[rows + scores.argmin(axis=1)]
-        ties = np.flatnonzero(second - best <= slack)
+        # Negated comparisons: a NaN gap or bound (overflowed scores) makes the row a tie.
+        ties = np.flatnonzero(~((second - best > slack) & (slack < self.overflow_slack)))
         return labels, best, second, x_sq_norms, slack, ties
 
+    @_overflow_checked
     def labels(self, x_chunk, out=None, unsettled=None):
         """Nearest code of each row (exact: near ties are decided by the exact distances).
 
@@ -361,7 +391,7 @@ class CodebookSearch:
         if sp.issparse(x_chunk) or self.n_codes == 1:
             labels, _, _, _, _, ties = self._labels_and_ties(x_chunk, out)
             if ties.size:
-                labels[ties] = self._exact(x_chunk[ties]).argmin(axis=1)
+                labels[ties] = self.settle(x_chunk[ties])
             return labels
         scores, staging = self._dense_scores(x_chunk, out)
         n_rows, n_features = staging.shape
@@ -377,7 +407,9 @@ class CodebookSearch:
         picked = np.arange(0, n_rows * self.n_codes, self.n_codes)
         picked += labels
         flat[picked] += bump
-        flagged = np.flatnonzero(scores.argmin(axis=1) != labels)
+        # Rows whose bound may overflow (an inf or NaN bump included) are settled too.
+        overflow = ~(bump < self.overflow_slack * (n_features + 3) / (n_features + 2))
+        flagged = np.flatnonzero((scores.argmin(axis=1) != labels) | overflow)
         if unsettled is not None:
             unsettled.append(flagged)
         elif flagged.size:
@@ -396,6 +428,14 @@ class CodebookSearch:
             )
         codes, code_sq, minus_two_codes = self._float64_codes()
         x_rows = centred(x_rows, self.center, self.codebook.dtype).astype(np.float64)
+        top = max(float(np.abs(x_rows).max(initial=0.0)), float(np.abs(codes).max(initial=0.0)))
+        if top > _LARGE_FLOAT64:
+            # The nearest code is the same for rows and codes scaled alike; a power of two
+            # changes no digit, and brings the squares back into float64's range.
+            scale = 2.0 ** -int(np.ceil(np.log2(top)))
+            x_rows, codes = x_rows * scale, codes * scale
+            code_sq = np.einsum("ij,ij->i", codes, codes)
+            minus_two_codes = -2 * codes.T
         x_sq = np.einsum("ij,ij->i", x_rows, x_rows)
         scores = x_rows @ minus_two_codes
         scores += code_sq
@@ -404,7 +444,7 @@ class CodebookSearch:
         best = scores[index, labels].copy()
         scores[index, labels] = np.inf
         slack = np.sqrt(x_sq)
-        slack += self.max_code_norm
+        slack += np.sqrt(code_sq.max(initial=0.0))
         slack *= slack
         slack *= (codes.shape[1] + 2) * float(np.finfo(np.float64).eps)
         ties = np.flatnonzero(scores.min(axis=1) - best <= slack)

@@ -8,8 +8,7 @@ A mixin of :class:`~skreg.VectorQuantizer` (kept apart from fitting, in
 import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils import check_array
-from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skreg.quantization._distances import blas_single_threaded
 from skreg.quantization._outputs import (
@@ -23,6 +22,7 @@ from skreg.quantization._outputs import (
     sparse_onehot,
 )
 from skreg.quantization._residual import requires_dense
+from skreg.utils._sklearn_private import _check_feature_names_in, _get_output_config
 
 FLOATS = [np.float64, np.float32]
 

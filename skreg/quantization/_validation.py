@@ -1,10 +1,11 @@
 """Checks of VectorQuantizer's training rows and initial codebook, with messages that say why."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_array
-from sklearn.utils.validation import _check_sample_weight
 
 from skreg.quantization._residual import requires_dense
+from skreg.utils._sklearn_private import _check_sample_weight
 
 _FLOATS = [np.float64, np.float32]
 
@@ -23,6 +24,28 @@ def check_training_rows(X, n_codes, n_subspaces, n_stages):
             "needs at least one feature."
         )
     requires_dense(X, n_stages)
+
+
+def float_type_for_distances(X):
+    """X in a float type in which its squared distances do not overflow.
+
+    k-means sums squared distances, and ``||x||^2`` overflows float32 for rows of about 1e18
+    (``sqrt(float32 max / n_features)``): such float32 rows are fitted in float64 (the codebook
+    is then float64). Rows whose squares overflow even float64 get an error asking to rescale.
+    """
+    values = X.data if sp.issparse(X) else X
+    top = float(np.abs(values).max(initial=0.0))
+    # Leave a margin of 16 * (n_features + 3) for the sums and the rounding bound.
+    margin = 16.0 * (X.shape[1] + 3)
+    if top > np.sqrt(np.finfo(np.float64).max / margin):
+        raise ValueError(
+            f"X has values of magnitude up to {top:.3g}: squared distances between such rows "
+            "overflow float64. Rescale X first (for example with "
+            "sklearn.preprocessing.StandardScaler or MaxAbsScaler)."
+        )
+    if X.dtype == np.float32 and top > np.sqrt(np.finfo(np.float32).max / margin):
+        return X.astype(np.float64)
+    return X
 
 
 def initial_codebook(init, X, n_codes, n_stages):

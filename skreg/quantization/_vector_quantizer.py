@@ -8,9 +8,8 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from skreg.quantization._distances import blas_single_threaded
@@ -28,10 +27,12 @@ from skreg.quantization._state import plain_state, restored_state
 from skreg.quantization._validation import (
     check_training_rows,
     checked_weights,
+    float_type_for_distances,
     initial_codebook,
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
+from skreg.utils._sklearn_private import Interval, StrOptions, _fit_context
 
 
 class VectorQuantizer(
@@ -149,7 +150,10 @@ class VectorQuantizer(
     centred on the mean of the training rows (as ``KMeans`` does), and a row whose two nearest
     codes are within the rounding error of the product is searched again from the exact
     differences ``x - c`` in float64: codes are the exact nearest codes, also for data with a
-    large offset (``X + 1e8``). Distances (``output="distances"``) are expanded in float64 and
+    large offset (``X + 1e8``). Rows whose squares could overflow the float type (float32
+    rows of about 1e18 and beyond) are searched the same way, and float32 training rows of
+    that size are fitted in float64 (the codebook is then float64); float64 rows whose squares
+    overflow float64 are refused. Distances (``output="distances"``) are expanded in float64 and
     recomputed from the differences where that could lose more than 1e-7 of their value, so a
     row equal to a code is at distance 0 from it.
 
@@ -267,6 +271,7 @@ class VectorQuantizer(
 
     def _fit(self, X, sample_weight, task=None):
         X = validate_data(self, X, accept_sparse="csr", dtype=FLOATS, order="C")
+        X = float_type_for_distances(X)
         sample_weight = checked_weights(sample_weight, X)
         check_training_rows(X, self.n_codes, self.n_subspaces, self.n_stages)
         init = initial_codebook(self.init, X, self.n_codes, self.n_stages)
@@ -332,8 +337,7 @@ class VectorQuantizer(
         X = validate_data(self, X, accept_sparse="csr", dtype=FLOATS, order="C", reset=not fitted)
         requires_dense(X, self.n_stages)
         sample_weight = checked_weights(sample_weight, X)
-        if fitted:
-            X = X.astype(self._codec.dtype, copy=False)
+        X = X.astype(self._codec.dtype, copy=False) if fitted else float_type_for_distances(X)
         weighted = sample_weight is not None or self.__dict__.get("_weighted", False)
         stream, rng, n_iter, weighted = open_stream(self, X, sample_weight, weighted)
         labels, chunk_errors = update_stream(stream, X, rng, sample_weight, self.batch_size)

@@ -8,7 +8,9 @@ message that does not say what is wrong). ``tests/test_robustness.py`` asserts t
 is one of the first three; ``benchmarks/audit_robustness.py`` prints the counts.
 
 Only scikit-learn, numpy, scipy and pandas are needed besides the estimators, so the same
-cells can audit an older skreg.
+cells can audit an older skreg. Families of cells may live in files next to this one (loaded
+by path, see :func:`_sibling_cases`): ``_robustness_numbers.py`` holds those for overflow and
+tiny scales, the path display and scikit-learn's private API.
 """
 
 import json
@@ -528,6 +530,29 @@ CASES = {
     "Ctrl-C in a partial_fit loop": (_is_net, _sigint("partial_fit")),
 }
 SLOW_CASES = ("Ctrl-C during fit", "Ctrl-C in a partial_fit loop")
+
+
+def _sibling_cases(module_name, factory, **helpers):
+    """Cases defined in a file next to this one, loaded by path (as the audit loads this
+    file), given this module's helpers; none when the file is missing.
+    """
+    import importlib.util
+    import types
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), module_name + ".py")
+    if not os.path.exists(path):
+        return {}
+    spec = importlib.util.spec_from_file_location(f"_robustness_cells_{module_name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, factory)(types.SimpleNamespace(**helpers))
+
+
+# Numbers (overflow, tiny scales), the path display and scikit-learn's private API.
+CASES.update(_sibling_cases(
+    "_robustness_numbers", "number_cases", Outcome=Outcome, run=_run, fit=_fit,
+    output=_output, problem_with_output=_problem_with_output, magnitude=_MAGNITUDE,
+))
 
 
 def cells(estimators, cases=None):
