@@ -22,13 +22,17 @@ _REASSIGN_RATIO = 0.01
 _REASSIGN_EVERY = 10
 
 
-def _sq_distances(X, x_sq_norms, centers):
-    """Dense (n, m) squared distances between the rows of X and a few centers."""
-    dist = X @ (-2 * centers.T)
-    dist = np.asarray(dist)
-    dist += x_sq_norms[:, None]
-    dist += row_norms(centers, squared=True)
-    return np.maximum(dist, 0, out=dist)
+def _sq_distances(X_T, x_sq_norms, centers):
+    """Dense (m, n) squared distances, in float64, between a few centers and the rows of X.
+
+    ``X_T`` is X transposed: each center's distances are then one contiguous row, and the
+    reductions over rows run along it (twice as fast as (n, m) distances reduced over axis 0).
+    """
+    dist = np.asarray((-2 * centers) @ X_T)
+    dist += x_sq_norms
+    dist += row_norms(centers, squared=True)[:, None]
+    np.maximum(dist, 0, out=dist)
+    return dist.astype(np.float64)
 
 
 def _draw(rng, cumulative, size):
@@ -50,10 +54,11 @@ def kmeans_plusplus(X, n_codes, rng, center=None, sample_weight=None):
     weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
     n_local_trials = 2 + int(np.log(n_codes))
     x_sq_norms = row_norms(X, squared=True)
+    X_T = X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(X.T)
     chosen = np.empty(n_codes, dtype=np.intp)
     first = rng.integers(n_samples) if weights is None else _draw(rng, np.cumsum(weights), 1)[0]
     chosen[0] = first
-    closest = _sq_distances(X, x_sq_norms, dense_chunk(X[[first]]))[:, 0].astype(np.float64)
+    closest = _sq_distances(X_T, x_sq_norms, dense_chunk(X[[first]]))[0]
     if weights is not None:
         closest *= weights
     potential = closest.sum()
@@ -63,14 +68,14 @@ def kmeans_plusplus(X, n_codes, rng, center=None, sample_weight=None):
             candidates = rng.integers(n_samples, size=1)
         else:
             candidates = _draw(rng, np.cumsum(closest), n_local_trials)
-        dist = _sq_distances(X, x_sq_norms, dense_chunk(X[candidates])).astype(np.float64)
+        dist = _sq_distances(X_T, x_sq_norms, dense_chunk(X[candidates]))
         if weights is not None:
-            dist *= weights[:, None]
-        np.minimum(closest[:, None], dist, out=dist)
-        potentials = dist.sum(axis=0)
+            dist *= weights
+        np.minimum(closest, dist, out=dist)
+        potentials = dist.sum(axis=1)
         best = int(np.argmin(potentials))
         chosen[c] = candidates[best]
-        closest, potential = dist[:, best], potentials[best]
+        closest, potential = dist[best], potentials[best]
     return dense_chunk(original[chosen]).astype(original.dtype, copy=True)
 
 

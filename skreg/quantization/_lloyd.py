@@ -32,6 +32,8 @@ _WARM_START_PER_CODE = 256
 # (a plain step after one that did not lower the inertia). On china.jpg, 64 codes, over ten
 # seeds: 30% fewer passes over the rows than plain Lloyd, and 0.3% lower inertia.
 _RELAXATION = 1.8
+# Rows per block of the per-code sums (see _per_code_sums).
+_SUMS_BLOCK = 1 << 16
 
 
 @dataclass
@@ -85,13 +87,25 @@ class Frame:
 
 
 def _per_code_sums(x_rows, labels, n_codes, weight=1.0):
-    """``sum`` of the (weighted) rows of each code, as (one-hot)^T x: one sparse product."""
+    """``sum`` of the (weighted) rows of each code, as (one-hot)^T x: sparse products.
+
+    In blocks of ``_SUMS_BLOCK`` rows: the product converts the rows to float64, and one
+    product over all rows would hold a float64 copy of them (twice a float32 X) and, on
+    1,600,000 rows, took 20 times as long as the same product in blocks.
+    """
     n_rows = labels.size
     values = np.empty(n_rows, dtype=np.float64)
     values[:] = weight
-    one_hot = sp.csr_array((values, labels, np.arange(n_rows + 1)), shape=(n_rows, n_codes))
-    sums = one_hot.T @ x_rows
-    return sums.toarray() if sp.issparse(sums) else np.asarray(sums)
+    sums = np.zeros((n_codes, x_rows.shape[1]), dtype=np.float64)
+    for start in range(0, n_rows, _SUMS_BLOCK):
+        stop = min(start + _SUMS_BLOCK, n_rows)
+        one_hot = sp.csr_array(
+            (values[start:stop], labels[start:stop], np.arange(stop - start + 1)),
+            shape=(stop - start, n_codes),
+        )
+        block = one_hot.T @ x_rows[start:stop]
+        sums += block.toarray() if sp.issparse(block) else block
+    return sums
 
 
 def _assign_rows(X, rows, codebook, x_sq_norms):
@@ -125,11 +139,13 @@ def _assign_rows(X, rows, codebook, x_sq_norms):
 
 
 def _distances_to_own_code(X, rows, codebook, labels, x_sq_norms):
-    """``||x_i - c_{labels_i}||`` for the given rows (exact for dense X)."""
-    out = np.empty(rows.size, dtype=X.dtype)
+    """``||x_i - c_{labels_i}||`` for the given rows, all rows if None (exact for dense X)."""
+    n_rows = X.shape[0] if rows is None else rows.size
+    out = np.empty(n_rows, dtype=X.dtype)
 
     def process(state, start, stop):
-        selection = rows[start:stop]
+        # All rows: slices, which index without copying X (a fancy index copies each chunk).
+        selection = slice(start, stop) if rows is None else rows[start:stop]
         x_rows = X[selection]
         own = codebook[labels[selection]]
         if sp.issparse(x_rows):
@@ -140,7 +156,7 @@ def _distances_to_own_code(X, rows, codebook, labels, x_sq_norms):
             sq = np.einsum("ij,ij->i", residual, residual)
         out[start:stop] = np.sqrt(np.maximum(sq, 0))
 
-    run_chunks(rows.size, 4 * chunk_rows(codebook.shape[0]), process, lambda: None)
+    run_chunks(n_rows, 4 * chunk_rows(codebook.shape[0]), process, lambda: None)
     return out
 
 
@@ -164,7 +180,7 @@ def _movable(X, codebook, labels, x_sq_norms, weights, center):
     A row may move if it has a positive weight and is farther from its code than the rounding
     of the codes to the stored frame and back (rows that sit on a code stay: duplicates).
     """
-    distances = _distances_to_own_code(X, np.arange(X.shape[0]), codebook, labels, x_sq_norms)
+    distances = _distances_to_own_code(X, None, codebook, labels, x_sq_norms)
     center_norm = 0.0 if center is None else float(np.linalg.norm(center))
     error_factor = CodebookSearch(codebook).error_factor
     threshold = error_factor * (np.sqrt(x_sq_norms) + center_norm) ** 2
@@ -300,8 +316,7 @@ def lloyd(
 
 
 def _own_sq_dist(X, codebook, labels, x_sq_norms):
-    everything = np.arange(X.shape[0])
-    distances = _distances_to_own_code(X, everything, codebook, labels, x_sq_norms)
+    distances = _distances_to_own_code(X, None, codebook, labels, x_sq_norms)
     return (distances**2).astype(X.dtype)
 
 
