@@ -121,3 +121,19 @@ def test_per_code_sums_in_blocks_match_a_direct_sum(monkeypatch, kind):
     sums = _lloyd._per_code_sums(rows, labels, 4, weight)
     assert sums.dtype == np.float64
     np.testing.assert_allclose(sums, expected, rtol=1e-12)
+
+
+def test_the_callers_thread_limit_holds_on_the_subsample_path(
+    many_rows, small_thresholds, monkeypatch
+):
+    from skreg.quantization import _distances
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a thread pool was started under threadpool_limits(1)")
+
+    with monkeypatch.context() as patch, threadpool_limits(1):
+        patch.setattr(_distances, "ThreadPoolExecutor", no_pool)
+        limited = VectorQuantizer(N_CODES, random_state=0).fit(many_rows)
+    default = VectorQuantizer(N_CODES, random_state=0).fit(many_rows)
+    # The same fit: the thread count changes who computes a chunk, not what it holds.
+    np.testing.assert_array_equal(limited.codebook_, default.codebook_)
