@@ -96,8 +96,8 @@ def _per_code_sums(x_rows, labels, n_codes, weight=1.0):
     """``sum`` of the (weighted) rows of each code, as (one-hot)^T x: sparse products.
 
     In blocks of ``_SUMS_BLOCK`` rows: the product converts the rows to float64, and one
-    product over all rows would hold a float64 copy of them (twice a float32 X) and, on
-    1,600,000 rows, took 20 times as long as the same product in blocks.
+    product over 2,000,000 float32 rows x 16 traced 2.25 times X's size and took 5.1 s,
+    against 0.2 times and 0.44 s in blocks (tracemalloc, one run, machine load 10).
     """
     n_rows = labels.size
     values = np.empty(n_rows, dtype=np.float64)
