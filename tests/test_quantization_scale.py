@@ -32,15 +32,17 @@ def small_thresholds(monkeypatch):
 
 @pytest.fixture
 def lloyd_calls(monkeypatch):
-    """Every Lloyd run of the fit: (rows, max_iter, iterations run, sample_weight, codebook)."""
+    """Every Lloyd run of the fit: (rows, max_iter, iterations run, sample_weight, codebook,
+    relaxation)."""
     calls = []
     lloyd = _lloyd.lloyd
 
     def recording(X, codebook, **options):
         fit = lloyd(X, codebook, **options)
-        calls.append(
-            (X.shape[0], options["max_iter"], fit.n_iter, options["sample_weight"], fit.codebook)
-        )
+        calls.append((
+            X.shape[0], options["max_iter"], fit.n_iter, options["sample_weight"], fit.codebook,
+            options["relaxation"],
+        ))
         return fit
 
     monkeypatch.setattr(_lloyd, "lloyd", recording)
@@ -49,8 +51,30 @@ def lloyd_calls(monkeypatch):
 
 def test_subsamples_grow_fourfold_up_to_the_cap(many_rows, small_thresholds, lloyd_calls):
     VectorQuantizer(N_CODES, random_state=0).fit(many_rows)
-    # 128 and 512 rows (the cap: 32 per code), then all 4000; 2048 would pass the cap.
+    # 128 and 512 rows, then all 4000; 2048 would be more than half the rows.
     assert [call[0] for call in lloyd_calls] == [128, 512, 4000]
+    # Over-relaxed subsamples, plain steps on all rows.
+    assert [call[5] for call in lloyd_calls] == [_lloyd._RELAXATION] * 2 + [1.0]
+
+
+@pytest.mark.parametrize(
+    "max_per_code, fraction, sizes",
+    [(8, 16, [128]), (8, 4, [128, 512]), (32, 10**6, [128, 512]), (8, 10**6, [128])],
+)
+def test_the_largest_subsample_is_the_larger_cap(
+    many_rows, small_thresholds, lloyd_calls, monkeypatch, max_per_code, fraction, sizes
+):
+    # Caps: max_per_code * 16 codes rows, or 4000 // fraction rows, whichever is larger.
+    monkeypatch.setattr(_lloyd, "_WARM_START_MAX_PER_CODE", max_per_code)
+    monkeypatch.setattr(_lloyd, "_WARM_START_MAX_FRACTION", fraction)
+    VectorQuantizer(N_CODES, random_state=0).fit(many_rows)
+    assert [call[0] for call in lloyd_calls] == [*sizes, 4000]
+
+
+def test_without_subsamples_all_rows_are_over_relaxed(many_rows, lloyd_calls):
+    # The first subsample, 128 rows per code (2048), would be more than half of 1000 rows.
+    VectorQuantizer(N_CODES, random_state=0).fit(many_rows[:1000])
+    assert [(call[0], call[5]) for call in lloyd_calls] == [(1000, _lloyd._RELAXATION)]
 
 
 def test_subsample_path_matches_full_lloyd_inertia(many_rows, small_thresholds, monkeypatch):
@@ -99,7 +123,7 @@ def test_sample_weight_is_honoured_on_the_subsamples(many_rows, small_thresholds
     weights = np.r_[np.ones(len(many_rows)), np.zeros(len(far))]
     vq = VectorQuantizer(N_CODES, random_state=0).fit(X, sample_weight=weights)
     assert [call[0] for call in lloyd_calls] == [128, 512, 8000]
-    for n_rows, _, _, sample_weight, codebook in lloyd_calls:
+    for n_rows, _, _, sample_weight, codebook, _ in lloyd_calls:
         assert sample_weight is not None and sample_weight.size == n_rows
         assert np.abs(codebook).max() < 100, f"a code went to the weightless rows ({n_rows})"
     sq_errors = np.sum((X - vq.codebook_[vq.labels_]) ** 2, axis=1)
