@@ -9,20 +9,30 @@
    rows (should stay flat).
 4. reconstruction error against bytes per row for product and residual quantization on
    load_digits.
+5. scale: fit on overlapping blobs (256 centers, cluster_std=3, d = 16), 256 codes, n = 100,000,
+   400,000 and 1,600,000, against faiss.Kmeans (default settings: 25 iterations on at most
+   256 rows per centroid; same k and seed) when faiss is installed. Both inertias are computed
+   on all rows by the same exact nearest-code search. Targets: time <= 1.0x faiss at inertia
+   <= 0.97x faiss's. Then the peak resident memory growth of a fit on 10,000,000 x 16 float32
+   rows, in a fresh subprocess (target: <= 2x the data's size).
 
-Run: ``python benchmarks/bench_vq.py`` (about 2-4 minutes) or ``--quick`` (smaller sizes).
+Run: ``python benchmarks/bench_vq.py`` (about 4-6 minutes) or ``--quick`` (smaller sizes);
+``--sections 1 5`` runs some sections only.
 Timings are the best of a few repeats, alternating the contenders, because the machine is
 shared; compare ratios, not absolute times.
 """
 
 import argparse
+import json
+import subprocess
+import sys
 import time
 import tracemalloc
 import warnings
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_digits, load_sample_image
+from sklearn.datasets import load_digits, load_sample_image, make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
@@ -203,20 +213,131 @@ def bench_compression():
         print("   {:<18}{:>10}{:>16}{:>14}{:>23.3f}".format(*row))
 
 
+def scale_blobs(n_rows, seed=0):
+    """Overlapping blobs: 256 Gaussian clusters (std 3, centers in [-10, 10]^16), float32."""
+    X, _ = make_blobs(n_rows, 16, centers=256, cluster_std=3.0, random_state=seed)
+    return X.astype(np.float32)
+
+
+def exact_inertia(X, codebook):
+    """Sum over all rows of the squared distance to the nearest code (exact search)."""
+    return VectorQuantizer(codebook.shape[0], init=codebook, max_iter=0).fit(X).inertia_
+
+
+def bench_scale(sizes, repeats, memory_rows):
+    print("== 5. scale: blobs d=16 (256 centers, cluster_std=3), 256 codes, seed 0")
+    try:
+        import faiss
+    except ImportError:
+        faiss = None
+        print("   faiss: not installed, skreg alone")
+    # skreg's fit also assigns every row (labels_, inertia_); faiss's train does not, so the
+    # time of its train plus one search of all rows (the codes a user then needs) is shown too.
+    header = ("rows", "skreg s", "faiss s", "time ratio", "+search ratio", "inertia ratio",
+              "full passes")
+    line = "   {:>10}{:>9}{:>9}{:>12}{:>15}{:>15}{:>13}"
+    print(line.format(*header))
+    for n_rows in sizes:
+        X = scale_blobs(n_rows)
+        times = {"skreg": np.inf, "faiss": np.inf, "search": np.inf}
+        for _ in range(repeats):
+            # Alternate the two so that a burst of load from other processes hits both.
+            elapsed, vq = best_time(lambda X=X: VectorQuantizer(256, random_state=0).fit(X), 1)
+            times["skreg"] = min(times["skreg"], elapsed)
+            if faiss is not None:
+                kmeans = faiss.Kmeans(16, 256, seed=0)
+                elapsed, _ = best_time(lambda X=X, kmeans=kmeans: kmeans.train(X), 1)
+                times["faiss"] = min(times["faiss"], elapsed)
+                elapsed, _ = best_time(lambda X=X, kmeans=kmeans: kmeans.index.search(X, 1), 1)
+                times["search"] = min(times["search"], elapsed)
+        ours = exact_inertia(X, vq.codebook_)
+        if faiss is None:
+            row = (f"{n_rows:,}", f"{times['skreg']:.2f}", "-", "-", "-", "-", vq.n_iter_)
+        else:
+            theirs = exact_inertia(X, kmeans.centroids)
+            with_search = times["faiss"] + times["search"]
+            row = (
+                f"{n_rows:,}", f"{times['skreg']:.2f}", f"{times['faiss']:.2f}",
+                f"{times['skreg'] / times['faiss']:.2f}", f"{times['skreg'] / with_search:.2f}",
+                f"{ours / theirs:.3f}", vq.n_iter_,
+            )
+        print(line.format(*row))
+    print(f"   targets: time ratio <= 1.0, inertia ratio <= 0.97 (best of {repeats}, alternated)")
+    growth = fit_memory_growth(memory_rows)
+    data_bytes = memory_rows * 16 * 4
+    print(
+        f"   fit on {memory_rows:,} x 16 float32 ({data_bytes / MIB:.0f} MiB): peak resident "
+        f"memory growth {growth['growth'] / MIB:.0f} MiB = {growth['growth'] / data_bytes:.2f}x "
+        f"the data (target <= 2), {growth['seconds']:.1f} s"
+    )
+
+
+# The fit measured in a fresh process: its peak resident memory (VmHWM, which also sees what
+# tracemalloc misses) reset after the data is made, so the growth is the fit's own.
+_MEMORY_CHILD = r"""
+import json, sys, time
+import numpy as np
+from skreg import VectorQuantizer
+
+def status(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+
+n_rows = int(sys.argv[1])
+rng = np.random.default_rng(0)
+centers = rng.uniform(-10, 10, size=(256, 16)).astype(np.float32)
+X = np.empty((n_rows, 16), dtype=np.float32)
+for start in range(0, n_rows, 1_000_000):  # built in place: no float64 copy of X
+    stop = min(start + 1_000_000, n_rows)
+    X[start:stop] = centers[rng.integers(256, size=stop - start)]
+    X[start:stop] += 3 * rng.standard_normal((stop - start, 16), dtype=np.float32)
+VectorQuantizer(256, random_state=0).fit(X[:20_000])  # warm up: imports, thread pools
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset VmHWM to the current resident size
+before = status("VmRSS")
+start = time.perf_counter()
+VectorQuantizer(256, random_state=0).fit(X)
+seconds = time.perf_counter() - start
+print(json.dumps({"growth": status("VmHWM") - before, "seconds": seconds}))
+"""
+
+
+def fit_memory_growth(n_rows):
+    result = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, str(n_rows)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument(
+        "--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="sections to run"
+    )
     args = parser.parse_args()
+    quick = args.quick
+    sections = {
+        1: lambda: bench_fit(seeds=[0] if quick else [0, 1, 2]),
+        2: lambda: bench_predict(n_rows=200_000 if quick else 1_000_000, repeats=2 if quick else 3),
+        3: lambda: bench_partial_fit(
+            n_total=2_000_000 if quick else 5_000_000, chunk_rows=50_000 if quick else 100_000
+        ),
+        4: bench_compression,
+        5: lambda: bench_scale(
+            sizes=[50_000, 200_000] if quick else [100_000, 400_000, 1_600_000],
+            repeats=1 if quick else 3,
+            memory_rows=1_000_000 if quick else 10_000_000,
+        ),
+    }
     start = time.perf_counter()
-    if args.quick:
-        bench_fit(seeds=[0])
-        bench_predict(n_rows=200_000, repeats=2)
-        bench_partial_fit(n_total=2_000_000, chunk_rows=50_000)
-    else:
-        bench_fit(seeds=[0, 1, 2])
-        bench_predict(n_rows=1_000_000, repeats=3)
-        bench_partial_fit(n_total=5_000_000, chunk_rows=100_000)
-    bench_compression()
+    print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}")
+    for section in args.sections:
+        sections[section]()
+    print(f"load average at end: {open('/proc/loadavg').read().split()[:3]}")
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

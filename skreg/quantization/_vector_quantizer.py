@@ -63,8 +63,9 @@ class VectorQuantizer(
         Runs from different seeds; the one with the lowest inertia is kept. An array ``init``
         runs once.
     max_iter : int, default=300
-        Maximum number of Lloyd iterations over all rows (epochs when ``batch_size`` is set).
-        ``0`` keeps the initial codebook.
+        Maximum number of Lloyd iterations over all rows (epochs when ``batch_size`` is set);
+        on many rows, also the most each subsample runs before them (see Notes). ``0`` keeps
+        the initial codebook.
     tol : float, default=1e-4
         Stop when an iteration (an epoch for mini-batch) lowers the inertia by no more than
         ``tol`` times its previous value. Unlike scikit-learn's ``KMeans``, this is relative to
@@ -136,13 +137,23 @@ class VectorQuantizer(
     residual quantization stage ``t`` minimises the objective on the residuals
     ``x - sum_{s<t} c^s_{q_s}`` (stages are fitted greedily, one after the other).
 
-    Full-batch fits seeded by a string ``init`` run Lloyd iterations on growing random
-    subsamples (256 rows per code, then four times more each time) before the full data, so
-    few full passes remain, and over-relax them: each code moves 1.8 times the way to the mean
-    of its rows, with a plain step after any step that did not lower the inertia. Fits from an
-    ``init`` array run plain Lloyd iterations, the same as scikit-learn's
-    ``KMeans(algorithm="lloyd")``. Lloyd iterations keep Hamerly's distance bounds and recompute
-    only the rows whose code may have changed (same result, up to rounding).
+    Full-batch fits seeded by a string ``init`` on many rows first run Lloyd on growing random
+    subsamples (faiss's ``Kmeans`` trains on one subsample of at most 256 rows per code and
+    stops there; here the codes are then refined on all rows): 128 rows per code, then four
+    times more each time, while the subsample is at most half of the rows and at most 1024
+    rows per code or a sixteenth of the rows, whichever is more. Each subsample runs, from
+    the codes the one before it left, until an iteration lowers its inertia by no more than
+    ``tol`` times its previous value, or for ``max_iter`` iterations; its iterations are
+    over-relaxed: each code moves 1.8 times the way to the mean of its rows, with a plain step
+    after any step that did not lower the inertia. Then plain Lloyd iterations on all rows
+    take over, under the same ``tol`` and ``max_iter`` (``n_iter_`` counts these); without
+    subsamples (fewer rows) they are over-relaxed as above. Few passes over all rows remain,
+    and after the first, each recomputes only the rows whose code may have changed: Lloyd
+    iterations keep Hamerly's distance bounds (G. Hamerly, "Making k-means even faster", SDM
+    2010; same result as plain Lloyd, up to rounding). The subsamples, like the seeds, are
+    drawn from ``random_state``; ``sample_weight`` weighs the rows of every subsample. Fits
+    from an ``init`` array run plain Lloyd iterations on all rows, the same as
+    scikit-learn's ``KMeans(algorithm="lloyd")``.
     Distances are computed in chunks of rows, as ``||x||^2 - 2 x.c + ||c||^2`` (one matrix
     product per chunk) followed by an argmin, so that ``transform``, ``predict`` and ``score``
     never hold the n x n_codes distance matrix unless ``output="distances"`` asks for it.
