@@ -74,9 +74,12 @@ def test_best_choice_equals_gridsearchcv(linear_study, diabetes):
 
 
 def test_path_cv_row_is_the_nested_choice(linear_study, diabetes):
-    alphas = linear_study.sweeps_[0].values
+    # The union of the three sweeps' grids, each l1_ratio of the sweeps, unshuffled inner
+    # folds like the outer ones (random_state=None).
+    alphas = [alpha for sweep in linear_study.sweeps_ for alpha in sweep.values]
+    l1_ratios = [sweep.fixed["l1_ratio"] for sweep in linear_study.sweeps_]
     tuned = make_pipeline(StandardScaler(), ElasticNetRegressorCV(
-        alphas=alphas, l1_ratio=[0.0, 0.5, 1.0], cv=3))
+        alphas=alphas, l1_ratio=l1_ratios, cv=KFold(3)))
     scores = cross_validate(tuned, *diabetes, cv=KFold(4))["test_score"]
     row = linear_study.results_.iloc[-1]
     assert row["kind"] == "tuned"
