@@ -185,12 +185,26 @@ def estimators(X, task, which, *, quick, random_state):
 
 
 def headline(study):
-    """The summary table as text."""
+    """The verdicts as text: the summary table (from ``verdicts_``), its flags, one sentence."""
     table = study.summary()
-    return table.to_string(index=False, formatters={
-        "test score": "{:.4g}".format, "std": "{:.2g}".format, "gain": "{:+.3g}".format,
+    flags = [(row["regularizer"], row["flags"]) for _, row in table.iterrows() if row["flags"]]
+    baseline_flags = "; ".join(study.baseline_flags_)
+    table["95% CI"] = [f"[{low:+.3g}, {high:+.3g}]" if np.isfinite(low) else ""
+                       for low, high in zip(table["ci_low"], table["ci_high"], strict=True)]
+    table = table[["regularizer", "best setting", "test score", "std", "gain", "95% CI",
+                   "p_holm", "verdict", "train-test gap", "fit time (s)"]]
+    text = table.to_string(index=False, na_rep="", formatters={
+        "test score": "{:.4g}".format, "std": "{:.2g}".format,
+        "gain": lambda v: "" if not np.isfinite(v) else f"{v:+.3g}",
+        "p_holm": lambda v: "" if not np.isfinite(v) else f"{v:.3f}",
         "train-test gap": "{:.3g}".format, "fit time (s)": "{:.2f}".format,
     })
+    for name, flag in flags:
+        if name != "baseline":
+            flag = flag.replace(baseline_flags, "").strip("; ")
+        if flag:
+            text += f"\n  ! {name}: {flag}"
+    return text + "\n" + study.verdict()
 
 
 def main(argv=None):
@@ -217,7 +231,7 @@ def main(argv=None):
                                        random_state=args.random_state).items():
             studies[title] = compare_regularizers(
                 model, X, y, cv=cv, n_jobs=args.n_jobs, random_state=args.random_state,
-                quick=args.quick, verbose=1,
+                quick=args.quick, verbose=1, n_repeats=1 if args.quick else 2,
             )
     for title, study in studies.items():
         print(f"\n{title} ({study.scoring_}, {study.n_splits_}-fold CV)")

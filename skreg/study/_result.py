@@ -38,6 +38,11 @@ class RegularizationStudy:
         never stopped, a baseline under-trained or not converged) and ``n_settings``.
     baseline_flags_ : list of str
         Problems of the baseline (also in every row's ``flags``).
+    fold_scores_ : ndarray of shape (n_settings, n_folds)
+        Test score of every row of ``results_`` on every fold (all repeats), for tests of
+        your own on the paired differences.
+    splits_ : list of (train, test)
+        The folds, shared by every setting.
     results_ : pandas.DataFrame
         One row per setting scored: ``regularizer`` (the sweep's name, ``"baseline"``,
         ``"combination"``, or ``"path CV"``: for a linear model, ``ElasticNetRegressorCV`` or
@@ -74,13 +79,16 @@ class RegularizationStudy:
     """
 
     def __init__(self, *, estimator, base_estimator, sweeps, rows, cv_results, scoring,
-                 n_splits, shape, elapsed, baseline, verdicts, baseline_flags, n_repeats=1):
+                 n_splits, shape, elapsed, baseline, verdicts, baseline_flags, splits,
+                 n_repeats=1):
         self.estimator = estimator
         self.base_estimator_ = base_estimator
         self.sweeps_ = sweeps
         self.cv_results_ = cv_results
         self.n_splits_ = n_splits
         self.n_repeats_ = n_repeats
+        self.splits_ = splits
+        self.fold_scores_ = np.array([row["fold_scores"] for row in rows])
         self.verdicts_ = verdicts
         self.baseline_flags_ = list(baseline_flags)
         self.data_shape_ = tuple(shape)

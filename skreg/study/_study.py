@@ -435,7 +435,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         estimator=estimator, base_estimator=base, sweeps=sweeps, rows=rows,
         cv_results=cv_results, scoring=scoring, n_splits=len(splits), shape=np.shape(X),
         baseline=baseline, elapsed=time.perf_counter() - start, verdicts=verdicts,
-        baseline_flags=baseline_flags, n_repeats=n_repeats,
+        baseline_flags=baseline_flags, splits=splits, n_repeats=n_repeats,
     )
 
 
