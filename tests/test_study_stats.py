@@ -202,3 +202,16 @@ def test_quick_and_full_agree_on_clear_verdicts():
         for _, row in verdicts.iterrows():
             clear.setdefault(row["regularizer"], set()).add(row["verdict"])
     assert all(len(verdicts) == 1 for verdicts in clear.values()), clear
+
+
+def test_linear_baseline_that_did_not_converge_is_flagged():
+    X, y = load_breast_cancer(return_X_y=True)
+    classifier = make_pipeline(StandardScaler(), ElasticNetClassifier(max_iter=2))
+    study = compare_regularizers(classifier, X[::3], y[::3], cv=3, random_state=0,
+                                 regularizers={"L2 (ridge)": [0.1]})
+    assert study.baseline_flags_ == ["the baseline did not converge within max_iter=2"]
+    assert "did not converge" in study.verdicts_.loc[0, "flags"]
+    converged = compare_regularizers(make_pipeline(StandardScaler(), ElasticNetClassifier()),
+                                     X[::3], y[::3], cv=3, random_state=0,
+                                     regularizers={"L2 (ridge)": [0.1]})
+    assert converged.baseline_flags_ == [] and converged.verdicts_.loc[0, "flags"] == ""
