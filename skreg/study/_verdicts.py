@@ -59,9 +59,9 @@ def baseline_flags(baseline, max_iter, still_falling):
     trend = baseline.get("loss_trend", np.nan)
     if np.isfinite(trend) and trend > still_falling:
         flags.append(
-            f"baseline under-trained: its training loss still fell {trend:.1%} over the last "
-            f"epochs at max_iter={max_iter}; a gain may only reflect faster training "
-            "(raise max_iter)"
+            f"baseline under-trained: the last tenth of its max_iter={max_iter} epochs still "
+            f"made {trend:.0%} of its training loss's decrease; a gain may only reflect faster "
+            "training (raise max_iter)"
         )
     elif (np.isnan(trend) and np.isfinite(baseline["n_iter"]) and baseline["n_iter"] >= max_iter
             and np.isnan(baseline["best_epoch"])):
