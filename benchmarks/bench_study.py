@@ -114,7 +114,13 @@ def held_out_gain(study, row, X_train, y_train, X_test, y_test):
     return tuned.score(X_test, y_test) - baseline.score(X_test, y_test)
 
 
-def fold_held_out_gain(study, row, X_train, y_train, X_test, y_test):
+def fold_baseline_scores(study, X_train, y_train, X_test, y_test):
+    """The baseline trained on each fold's training rows, scored on the test set."""
+    return [clone(study.base_estimator_).fit(X_train[train], y_train[train]).score(X_test, y_test)
+            for train, _ in study.splits_]
+
+
+def fold_held_out_gain(study, row, baseline_scores, X_train, y_train, X_test, y_test):
     """What the reported gain estimates: the same per-fold choices, scored on the test set.
 
     In each fold, the setting the study chose on the other folds and the baseline, both
@@ -132,8 +138,7 @@ def fold_held_out_gain(study, row, X_train, y_train, X_test, y_test):
     for fold, (train, _) in enumerate(study.splits_):
         params = study.results_["params"].iloc[indices[chosen[fold]]]
         tuned = clone(base).set_params(**params).fit(X_train[train], y_train[train])
-        baseline = clone(base).fit(X_train[train], y_train[train])
-        gains.append(tuned.score(X_test, y_test) - baseline.score(X_test, y_test))
+        gains.append(tuned.score(X_test, y_test) - baseline_scores[fold])
     return float(np.mean(gains))
 
 
@@ -143,6 +148,14 @@ def true_verdict(gain):
 
 def run(tasks, seeds, repeats):
     records = []
+    try:
+        _run(tasks, seeds, repeats, records)
+    except KeyboardInterrupt:  # Ctrl-C: the figures of the seeds done so far
+        print("interrupted: figures of the seeds done so far")
+    return pd.DataFrame(records)
+
+
+def _run(tasks, seeds, repeats, records):
     for task in tasks:
         generate, model, regularizers, null = TASKS[task]
         for seed in seeds:
@@ -155,19 +168,20 @@ def run(tasks, seeds, repeats):
                 study = compare_regularizers(model(), X_train, y_train, cv=5, n_repeats=repeats,
                                              regularizers=regularizers, random_state=seed,
                                              quick=True)
+                data = (X_train, y_train, X_test, y_test)
+                baseline_scores = fold_baseline_scores(study, *data)
                 for _, row in study.verdicts_.iterrows():
-                    data = (X_train, y_train, X_test, y_test)
                     truth = held_out_gain(study, row, *data)
                     records.append({"task": task, "seed": seed, "null": null,
                                     "regularizer": row["regularizer"], "verdict": row["verdict"],
                                     "gain": row["gain"], "held_out_gain": truth,
-                                    "fold_held_out_gain": fold_held_out_gain(study, row, *data),
+                                    "fold_held_out_gain": fold_held_out_gain(
+                                        study, row, baseline_scores, *data),
                                     "truth": true_verdict(truth)})
             print(f"{task:24s} seed {seed:3d}: {time.perf_counter() - start:5.1f} s  "
                   + ", ".join(f"{r}={v}" for r, v in zip(study.verdicts_["regularizer"],
                                                          study.verdicts_["verdict"], strict=True)),
                   flush=True)
-    return pd.DataFrame(records)
 
 
 def report(frame):
