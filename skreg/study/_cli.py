@@ -37,7 +37,7 @@ def _parser():
                         help="override the detected task")
     parser.add_argument("--out", default="report", help="report folder (default: report)")
     parser.add_argument("--quick", action="store_true",
-                        help="smaller grids, 3 folds run once: a first look")
+                        help="smaller grids, 3 folds (repeated twice): a first look")
     parser.add_argument("--cv", type=int, help="number of folds (default: 5, 3 with --quick)")
     parser.add_argument("--n-jobs", type=int, default=-1,
                         help="parallel fits (default: -1, every core)")
@@ -233,7 +233,7 @@ def main(argv=None):
                                        random_state=args.random_state).items():
             studies[title] = compare_regularizers(
                 model, X, y, cv=cv, n_jobs=args.n_jobs, random_state=args.random_state,
-                quick=args.quick, verbose=1, n_repeats=1 if args.quick else 2,
+                quick=args.quick, verbose=1, n_repeats=2,
             )
     for title, study in studies.items():
         print(f"\n{title} ({study.scoring_}, {study.n_splits_}-fold CV)")
