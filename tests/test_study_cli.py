@@ -32,7 +32,7 @@ def test_cli_classification_report(mixed_csv, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert status == 0
     assert "classification (2 classes)" in printed and "1 dropped" in printed
-    assert "linear model (accuracy, 2-fold CV)" in printed
+    assert "linear model (accuracy, 2-fold CV repeated 2 times)" in printed
     assert f"report: {(out / 'index.html').resolve()}" in printed
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "L1 (lasso)" in page and "Nice &amp; &lt;Co&gt;" not in page

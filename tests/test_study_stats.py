@@ -162,7 +162,7 @@ def test_null_task_says_no_evidence_and_repeats_add_folds():
                                  quick=True)
     assert study.fold_scores_.shape == (len(study.results_), 6)
     assert (study.verdicts_["verdict"] != "helps").all()
-    assert "6 folds (2 repeats)" in study.verdict()
+    assert "6 folds (3-fold CV repeated 2 times)" in study.verdict()
     with pytest.raises(ValueError, match="n_repeats"):
         compare_regularizers(_linear(), X, y, cv=KFold(3), n_repeats=2)
 

@@ -236,7 +236,7 @@ def main(argv=None):
                 quick=args.quick, verbose=1, n_repeats=2,
             )
     for title, study in studies.items():
-        print(f"\n{title} ({study.scoring_}, {study.n_splits_}-fold CV)")
+        print(f"\n{title} ({study.scoring_}, {study.describe_cv()})")
         print(headline(study))
     index = write_report(
         studies, args.out, title=f"Regularization study: {Path(args.data).name}",

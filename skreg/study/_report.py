@@ -96,8 +96,7 @@ def _summary_table(study):
             f"<td>{_number(row['fit time (s)'], 2)}</td></tr>"
         )
     lines.append("</tbody></table>")
-    resamples = (f"{study.n_splits_} cross-validation folds" if study.n_repeats_ == 1 else
-                 f"{study.n_splits_} folds ({study.n_repeats_} repeats of cross-validation)")
+    resamples = f"{study.n_splits_} folds ({study.describe_cv()})"
     lines.append(
         f'<p class="legend">Scores are means over {resamples}, every setting on the same folds. '
         "The gain is that of choosing the regularizer's strength by cross-validation over "
@@ -174,7 +173,7 @@ def _study_html(study, index, title, description, folder):
     parts.append(
         f'<p class="meta">Estimator: <code>{escape(repr(study.estimator))}</code></p>'
         f'<p class="meta">{n_samples} samples × {n_features} features · '
-        f"{study.n_splits_}-fold cross-validation · score: {escape(study.scoring_)} · "
+        f"{study.describe_cv()} · score: {escape(study.scoring_)} · "
         f"{study.elapsed_:.0f} s</p>"
     )
     if description:

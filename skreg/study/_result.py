@@ -42,7 +42,8 @@ class RegularizationStudy:
         Test score of every row of ``results_`` on every fold (all repeats), for tests of
         your own on the paired differences.
     splits_ : list of (train, test)
-        The folds, shared by every setting.
+        The folds, shared by every setting: ``n_splits_`` of them, ``n_repeats_`` runs of
+        cross-validation.
     results_ : pandas.DataFrame
         One row per setting scored: ``regularizer`` (the sweep's name, ``"baseline"``,
         ``"combination"``, or ``"path CV"``: for a linear model, ``ElasticNetRegressorCV`` or
@@ -162,13 +163,17 @@ class RegularizationStudy:
             })
         return pd.DataFrame(rows)
 
+    def describe_cv(self):
+        """``"5-fold CV"`` or ``"3-fold CV repeated 2 times"``."""
+        text = f"{self.n_splits_ // self.n_repeats_}-fold CV"
+        return text if self.n_repeats_ == 1 else f"{text} repeated {self.n_repeats_} times"
+
     def verdict(self):
         """One sentence from ``verdicts_``: what helps (with its gain and interval), or not."""
         verdicts = self.verdicts_.sort_values("gain", ascending=False, kind="stable")
         helps = verdicts[verdicts["verdict"] == "helps"]
         hurts = verdicts[verdicts["verdict"] == "hurts"]
-        resamples = (f"{self.n_splits_} folds" if self.n_repeats_ == 1
-                     else f"{self.n_splits_} folds ({self.n_repeats_} repeats)")
+        resamples = f"{self.n_splits_} folds ({self.describe_cv()})"
         if len(helps):
             parts = [f"{row['regularizer']} ({row['best setting']}): {self.scoring_} "
                      f"{row['gain']:+.3g}, 95% CI [{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
