@@ -106,7 +106,7 @@ def main(argv=None):
     index = write_report(studies, args.out, title="skreg: regularization study on bundled data",
                          descriptions=descriptions, force=args.force)
     for title, study in studies.items():
-        print(f"\n== {title} ({study.scoring_}, {study.n_splits_}-fold CV)")
+        print(f"\n== {title} ({study.scoring_}, {study.describe_cv()})")
         print(headline(study))
     print(f"\nreport: {index.resolve()}")
     print(f"done in {time.perf_counter() - start:.0f} s")

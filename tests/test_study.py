@@ -74,9 +74,12 @@ def test_best_choice_equals_gridsearchcv(linear_study, diabetes):
 
 
 def test_path_cv_row_is_the_nested_choice(linear_study, diabetes):
-    alphas = linear_study.sweeps_[0].values
+    # The union of the three sweeps' grids, each l1_ratio of the sweeps, unshuffled inner
+    # folds like the outer ones (random_state=None).
+    alphas = [alpha for sweep in linear_study.sweeps_ for alpha in sweep.values]
+    l1_ratios = [sweep.fixed["l1_ratio"] for sweep in linear_study.sweeps_]
     tuned = make_pipeline(StandardScaler(), ElasticNetRegressorCV(
-        alphas=alphas, l1_ratio=[0.0, 0.5, 1.0], cv=3))
+        alphas=alphas, l1_ratio=l1_ratios, cv=KFold(3)))
     scores = cross_validate(tuned, *diabetes, cv=KFold(4))["test_score"]
     row = linear_study.results_.iloc[-1]
     assert row["kind"] == "tuned"
@@ -109,16 +112,10 @@ def test_net_study_records_epochs_and_combination(net_study):
     base = net_study.base_estimator_[-1]
     assert (base.dropout, base.label_smoothing, base.early_stopping) == (0.0, 0.0, False)
     assert base.random_state == 0
-    # The combination: the best setting of up to three sweeps that beat the baseline.
-    single = net_study.results_[net_study.results_["kind"] == "single"]
-    better = single[single["gain"] > 0].sort_values("gain", ascending=False)
-    expected = {}
-    for params in better["params"].iloc[:3]:
-        expected.update(params)
-    if len(better) >= 2:
-        assert net_study.combination_params_ == expected
-        assert "combination" in results.index
-    else:
+    # The combination only merges regularizers that help: with fewer than two, none.
+    helps = net_study.verdicts_["verdict"].eq("helps").sum()
+    assert (net_study.combination_params_ is None) == ("combination" not in results.index)
+    if helps < 2:
         assert net_study.combination_params_ is None
     best = net_study.results_["mean_test_score"].idxmax()
     assert net_study.best_params_ == net_study.results_.loc[best, "params"]
@@ -221,3 +218,20 @@ def test_report_folder(net_study, tmp_path):
     summary = net_study.summary()
     assert summary.loc[0, "regularizer"] == "baseline"
     assert list(summary["gain"].iloc[1:]) == sorted(summary["gain"].iloc[1:], reverse=True)
+
+
+def test_combination_merges_the_regularizers_that_help():
+    from skreg.study._grids import Sweep
+    from skreg.study._study import _combination
+
+    sweeps = [Sweep("dropout", "dropout", [0.1, 0.3]), Sweep("L2", "alpha", [1.0]),
+              Sweep("L1", "alpha", [2.0]), Sweep("noise", "noise_std", [0.1])]
+    rows = [{"regularizer": name, "mean_test_score": score, "params": params}
+            for name, score, params in [
+                ("dropout", 0.80, {"dropout": 0.1}), ("dropout", 0.85, {"dropout": 0.3}),
+                ("L2", 0.90, {"alpha": 1.0}), ("L1", 0.95, {"alpha": 2.0}),
+                ("noise", 0.99, {"noise_std": 0.1})]]
+    # L1 and L2 both set alpha: the better one is kept; "noise" does not help, so is left out
+    assert _combination(sweeps, rows, ["dropout", "L2", "L1"]) == {"alpha": 2.0, "dropout": 0.3}
+    assert _combination(sweeps, rows, ["L2", "L1"]) is None
+    assert _combination(sweeps, rows, ["dropout"]) is None

@@ -2,6 +2,7 @@
 
 import pickle
 
+import numpy as np
 import pytest
 from pandas.testing import assert_frame_equal
 from sklearn.datasets import make_classification
@@ -17,6 +18,8 @@ def study():
 
 def _same_study(loaded, study):
     assert_frame_equal(loaded.results_, study.results_)
+    assert_frame_equal(loaded.verdicts_, study.verdicts_)
+    np.testing.assert_array_equal(loaded.fold_scores_, study.fold_scores_)
     assert loaded.best_params_ == study.best_params_
     assert loaded.verdict() == study.verdict()
     assert repr(loaded) == repr(study)

@@ -101,27 +101,32 @@ def named_sweep(estimator, name, values):
         sweep.values = list(values)
         return sweep
     if isinstance(estimator, LINEAR):
-        return linear_sweeps(values, requested=[name])[0]
+        return user_linear_sweeps(values, [name])[0]
     return Sweep("codebook size", "n_codes", list(values), log=True)
 
 
-def path_cv_estimator(linear, *, alphas, l1_ratios, scoring):
+def path_cv_estimator(linear, *, alphas, l1_ratios, scoring, cv):
     """The ElasticNet*CV that chooses ``linear``'s alpha and l1_ratio on the same grid.
 
-    Inner 3-fold cross-validation along warm-started paths: far cheaper than a grid of fits.
+    Inner cross-validation (``cv``: the same kind of splitter as the study's outer folds, so
+    that row order cannot change the choice) along warm-started paths: far cheaper than a
+    grid of fits.
     """
     cls = ElasticNetClassifierCV if is_classifier(linear) else ElasticNetRegressorCV
-    return cls(alphas=list(alphas), l1_ratio=list(l1_ratios), cv=3, scoring=scoring,
+    return cls(alphas=sorted(set(alphas)), l1_ratio=list(l1_ratios), cv=cv, scoring=scoring,
                fit_intercept=linear.fit_intercept, tol=linear.tol, max_iter=linear.max_iter)
 
 
-def linear_alphas(X, y, classifier, *, quick):
-    """A log grid of ``alpha`` from the data: from where the Lasso keeps no weight, down 10^4.
+def linear_scales(X, y, classifier):
+    """The scale of each penalty on this data: ``(lasso_alpha_max, ridge_scale)``.
 
-    With the penalty on the mean loss (see :class:`~skreg.ElasticNetRegressor`), the smallest
-    ``alpha`` that zeroes every weight of the Lasso is ``max_j |x_j^T (y - mean y)| / n`` (for
-    logistic regression, the same with one-hot targets); the ridge and elastic net curves use
-    the same grid, so that the three share an axis.
+    With the penalties on the mean loss (see :class:`~skreg.ElasticNetRegressor`), the
+    smallest ``alpha`` at which the Lasso keeps no weight is ``max_j |x_j^T (y - mean y)| / n``
+    (for logistic regression, the same with one-hot targets): it scales with y and with the
+    features. Ridge's ``alpha`` is compared with the eigenvalues of ``X^T X / n`` and does not
+    depend on y at all: its scale is their sum, the total variance of the features (at that
+    strength every direction is shrunk several-fold). A grid drawn from the Lasso's scale for
+    ridge (as glmnet's ``lambda`` sequence would be) moves with the units of y.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
@@ -129,20 +134,64 @@ def linear_alphas(X, y, classifier, *, quick):
         targets = (y.reshape(-1, 1) == np.unique(y)).astype(float)
     else:
         targets = y.reshape(len(y), -1).astype(float)
+    centered_X = X - X.mean(axis=0)
     centered = targets - targets.mean(axis=0)
-    alpha_max = np.abs((X - X.mean(axis=0)).T @ centered).max() / len(X)
-    if not np.isfinite(alpha_max) or alpha_max <= 0:
-        alpha_max = 1.0
-    return list(alpha_max * np.logspace(-4, 0, 5 if quick else 9))
+    lasso = np.abs(centered_X.T @ centered).max() / len(X)
+    ridge = np.sum(centered_X**2) / len(X)
+    lasso = lasso if np.isfinite(lasso) and lasso > 0 else 1.0
+    ridge = ridge if np.isfinite(ridge) and ridge > 0 else 1.0
+    return float(lasso), float(ridge)
 
 
-def linear_sweeps(alphas, requested=None):
-    """Ridge, elastic net and Lasso: ``alpha`` over ``alphas`` at l1_ratio 0, 0.5 and 1."""
+def strengths(quick):
+    """Relative strengths of a penalty: 10^-4 to 1 times its scale (5 or 9 on a log grid)."""
+    return np.logspace(-4, 0, 5 if quick else 9)
+
+
+def linear_sweeps(scales, *, quick, requested=None):
+    """Ridge, elastic net and Lasso, each over ``alpha`` on the grid of its own scale.
+
+    Ridge (l1_ratio 0) takes ``alpha = t * ridge_scale`` and the Lasso (l1_ratio 1)
+    ``alpha = t * lasso_alpha_max`` for t in :func:`strengths`. The elastic net carries half
+    of each: an L1 part ``t * lasso_alpha_max / 2`` and an L2 part ``t * ridge_scale / 2``,
+    that is ``alpha = t * (lasso_alpha_max + ridge_scale) / 2`` at the fixed
+    ``l1_ratio = lasso_alpha_max / (lasso_alpha_max + ridge_scale)``. Multiplying y by c
+    multiplies the Lasso's scale by c and the fitted weights by c at every point of the three
+    grids: the same predictions up to units, hence the same scores.
+    """
+    lasso, ridge = scales
+    relative = strengths(quick)
+    sweeps = {
+        "L2 (ridge)": Sweep("L2 (ridge)", "alpha", list(relative * ridge), {"l1_ratio": 0.0},
+                            log=True),
+        "elastic net": Sweep("elastic net", "alpha", list(relative * (lasso + ridge) / 2),
+                             {"l1_ratio": lasso / (lasso + ridge)}, log=True),
+        "L1 (lasso)": Sweep("L1 (lasso)", "alpha", list(relative * lasso), {"l1_ratio": 1.0},
+                            log=True),
+    }
     names = list(_LINEAR_SWEEPS) if requested is None else list(requested)
+    return [sweeps[name] for name in names]
+
+
+def user_linear_sweeps(alphas, requested):
+    """Ridge, elastic net (l1_ratio 0.5) or Lasso over the user's ``alphas``."""
     return [
         Sweep(name, "alpha", list(alphas), {"l1_ratio": _LINEAR_SWEEPS[name]}, log=True)
-        for name in names
+        for name in requested
     ]
+
+
+def linear_baseline(scales, classifier):
+    """The linear baseline: unpenalized, or the weakest ridge penalty of the grid (classifiers).
+
+    An unpenalized logistic regression is undefined on (nearly) separable classes, common in
+    small tables: its weights grow without bound and its score depends on where the solver
+    stops. The weakest L2 penalty of the ridge grid (10^-4 of its scale) makes the optimum
+    unique while changing nothing measurable on non-separable data.
+    """
+    if not classifier:
+        return {"alpha": 0.0}
+    return {"alpha": float(strengths(True)[0] * scales[1]), "l1_ratio": 0.0}
 
 
 def quantizer_sweep(n_train, *, quick):
@@ -171,7 +220,7 @@ def baseline_params(estimator):
             off.update(CLASSIFIER_OFF)
         return off
     if isinstance(estimator, LINEAR):
-        return {"alpha": 0.0}
+        return {"alpha": 0.0}  # replaced by linear_baseline() where the data is known
     return {}
 
 

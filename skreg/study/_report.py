@@ -63,46 +63,67 @@ def _number(value, digits=4, small=False):
     return f"{value:.3g}" if small else f"{value:.{digits}f}"
 
 
-def _gain_cell(gain, standard_error, small):
+def _gain_cell(gain, verdict, small):
+    """The gain, green when it helps, red when it hurts, grey without evidence either way."""
     if not np.isfinite(gain):
         return '<td class="down">failed</td>'
-    css = "up" if gain > 0 else "down" if gain < 0 else ""
-    if abs(gain) <= standard_error:
-        css += " noise"
-    return f'<td class="{css.strip()}">{_signed(gain, small)}</td>'
+    css = {"helps": "up", "hurts": "down"}.get(verdict, "noise")
+    return f'<td class="{css}">{_signed(gain, small)}</td>'
 
 
 def _summary_table(study):
     table = study.summary()
-    baseline = study.results_.iloc[0]
-    standard_error = baseline["std_test_score"] / np.sqrt(study.n_splits_)
     small = abs(study.baseline_score_) < _SMALL
     lines = ["<table><thead><tr><th>regularizer</th><th class=\"setting\">best setting</th>"
              f"<th>{escape(study.scoring_)} (CV)</th><th>± std</th><th>gain over baseline</th>"
+             "<th>95% interval</th><th>p (Holm)</th><th>verdict</th>"
              "<th>train − test gap</th><th>fit time (s)</th></tr></thead><tbody>"]
     for _, row in table.iterrows():
-        css = ' class="baseline"' if row["regularizer"] == "baseline" else ""
-        gain = ("<td></td>" if row["regularizer"] == "baseline"
-                else _gain_cell(row["gain"], standard_error, small))
+        baseline = row["regularizer"] == "baseline"
+        css = ' class="baseline"' if baseline else ""
+        if baseline:
+            cells = "<td></td><td></td><td></td><td></td>"
+        else:
+            interval = (f"[{_signed(row['ci_low'], small)}, {_signed(row['ci_high'], small)}]"
+                        if np.isfinite(row["ci_low"]) else "")
+            cells = (_gain_cell(row["gain"], row["verdict"], small)
+                     + f"<td>{interval}</td><td>{_p_value(row['p_holm'])}</td>"
+                     f"<td>{escape(row['verdict'])}</td>")
+        flags = (f'<br><span class="ref">⚠ {escape(row["flags"])}</span>'
+                 if row["flags"] else "")
         lines.append(
             f"<tr{css}><td>{escape(str(row['regularizer']))}</td>"
-            f"<td class=\"setting\">{escape(row['best setting'])}</td>"
+            f"<td class=\"setting\">{escape(row['best setting'])}{flags}</td>"
             f"<td>{_number(row['test score'], small=small)}</td>"
-            f"<td>{_number(row['std'], small=small)}</td>{gain}"
+            f"<td>{_number(row['std'], small=small)}</td>{cells}"
             f"<td>{_number(row['train-test gap'], small=small)}</td>"
             f"<td>{_number(row['fit time (s)'], 2)}</td></tr>"
         )
     lines.append("</tbody></table>")
+    resamples = f"{study.n_splits_} folds ({study.describe_cv()})"
     lines.append(
-        f'<p class="legend">Scores are means over {study.n_splits_} cross-validation folds, '
-        "every setting on the same folds. The gain is the test score minus the baseline's "
-        f"({escape(study.baseline_)}); grey gains are within the standard error "
-        f"of the baseline's mean ({_number(standard_error, small=small)}), too small to call. "
-        "The train − test gap measures overfitting: regularization usually narrows it. Fit "
-        "times are means over the folds; the first fits of a run also pay for starting "
-        "PyTorch and the worker processes.</p>"
+        f'<p class="legend">Scores are means over {resamples}, every setting on the same folds. '
+        "The gain is that of choosing the regularizer's strength by cross-validation over "
+        f"the baseline ({escape(study.baseline_)}): on each fold, the strength chosen on the "
+        "other folds, so that the luckiest setting does not inflate it. Its interval and "
+        "p-value come from the corrected resampled t-test of Nadeau and Bengio (2003) on the "
+        "paired per-fold differences, which allows for the overlap of the training sets; the "
+        "p-values are adjusted by Holm's procedure across the rows, and a regularizer "
+        "<em>helps</em> (green) or <em>hurts</em> (red) when its adjusted p-value is at most "
+        "0.05, else there is no evidence either way (grey). The best setting is the best on "
+        "all folds: the one to use. ⚠ marks a best strength at the edge of its grid, early "
+        "stopping that never stopped, or a baseline that is under-trained or did not "
+        "converge. The train − test gap measures overfitting: regularization usually narrows "
+        "it. Fit times are means over the folds; the first fits of a run also pay for "
+        "starting PyTorch and the worker processes.</p>"
     )
     return "\n".join(lines)
+
+
+def _p_value(value):
+    if value is None or not np.isfinite(value):
+        return ""
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _count(value):
@@ -171,7 +192,7 @@ def _study_html(study, index, title, description, folder):
     parts.append(
         f'<p class="meta">Estimator: <code>{escape(repr(study.estimator))}</code></p>'
         f'<p class="meta">{n_samples} samples × {n_features} features · '
-        f"{study.n_splits_}-fold cross-validation · score: {escape(study.scoring_)} · "
+        f"{study.describe_cv()} · score: {escape(study.scoring_)} · "
         f"{study.elapsed_:.0f} s</p>"
     )
     if description:

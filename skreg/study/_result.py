@@ -28,6 +28,24 @@ class RegularizationStudy:
 
     Attributes
     ----------
+    verdicts_ : pandas.DataFrame
+        One row per regularizer, then the combination (when two or more help) and the path CV
+        (linear models): ``best setting`` (the best on all folds, what to use), ``test score``
+        (its mean), ``gain`` (the mean per-fold gain of choosing the strength by
+        cross-validation, each fold's strength chosen on the other folds: no winner's curse),
+        ``ci_low`` / ``ci_high`` (its 95% interval by the corrected resampled t-test of
+        Nadeau and Bengio 2003), ``p_value`` (the test's) and ``p_holm`` (adjusted by Holm
+        across the rows), ``verdict`` ("helps" or "hurts" when ``p_holm`` ≤ 0.05, else
+        "no evidence"), ``flags`` (best strength at an edge of the grid, early stopping that
+        never stopped, a baseline under-trained or not converged) and ``n_settings``.
+    baseline_flags_ : list of str
+        Problems of the baseline (also in every row's ``flags``).
+    fold_scores_ : ndarray of shape (n_settings, n_folds)
+        Test score of every row of ``results_`` on every fold (all repeats), for tests of
+        your own on the paired differences.
+    splits_ : list of (train, test)
+        The folds, shared by every setting: ``n_splits_`` of them, ``n_repeats_`` runs of
+        cross-validation.
     results_ : pandas.DataFrame
         One row per setting scored: ``regularizer`` (the sweep's name, ``"baseline"``,
         ``"combination"``, or ``"path CV"``: for a linear model, ``ElasticNetRegressorCV`` or
@@ -46,8 +64,9 @@ class RegularizationStudy:
         The best setting of the baseline and the single sweeps: what GridSearchCV over the
         union of the sweeps' grids would choose.
     combination_params_ : dict or None
-        The combination of the best setting of every regularizer that beat the baseline,
-        None when fewer than two did.
+        The best settings of every regularizer whose verdict (before the combination joined)
+        is "helps", merged (one per hyperparameter: the linear penalties all set ``alpha``, the
+        one with the largest gain is kept); None when fewer than two help.
     best_score_, baseline_score_ : float
         Mean test score of ``best_params_`` and of the baseline.
     baseline_ : str
@@ -66,12 +85,18 @@ class RegularizationStudy:
     """
 
     def __init__(self, *, estimator, base_estimator, sweeps, rows, cv_results, scoring,
-                 n_splits, shape, elapsed, baseline):
+                 n_splits, shape, elapsed, baseline, verdicts, baseline_flags, splits,
+                 n_repeats=1):
         self.estimator = estimator
         self.base_estimator_ = base_estimator
         self.sweeps_ = sweeps
         self.cv_results_ = cv_results
         self.n_splits_ = n_splits
+        self.n_repeats_ = n_repeats
+        self.splits_ = splits
+        self.fold_scores_ = np.array([row["fold_scores"] for row in rows])
+        self.verdicts_ = verdicts
+        self.baseline_flags_ = list(baseline_flags)
         self.data_shape_ = tuple(shape)
         self.elapsed_ = elapsed
         self.baseline_ = baseline
@@ -108,57 +133,67 @@ class RegularizationStudy:
         return "score"
 
     def summary(self):
-        """The headline table: per regularizer its best setting, score and gain, best first.
+        """The headline table, from ``verdicts_``: the baseline, then the regularizers by gain.
 
         Returns
         -------
         summary : pandas.DataFrame
             Columns ``regularizer``, ``best setting``, ``test score``, ``std``, ``gain``,
-            ``train-test gap`` and ``fit time (s)``; the baseline first, then by gain.
+            ``ci_low``, ``ci_high``, ``p_holm``, ``verdict``, ``flags``, ``train-test gap``
+            and ``fit time (s)``; the baseline first, then by gain (the regularizers that
+            help first).
         """
         import pandas as pd
 
-        frame = self.results_
-        rows = []
-        for name, group in frame.groupby("regularizer", sort=False):
-            scores = group["mean_test_score"].fillna(-np.inf).to_numpy()
-            best = group.iloc[int(np.argmax(scores))]
-            params = best["params"]
-            if best["kind"] == "single":
-                sweep = next(s for s in self.sweeps_ if s.name == name)
-                params = {sweep.prefix + sweep.parameter: best["strength"]}
-            setting = describe(params)
-            if best["kind"] == "baseline":
-                setting = self.baseline_
-            elif best["kind"] == "tuned":
-                setting = f"chosen in each fold by {type(next(iter(params.values()))).__name__}"
+        results = self.results_
+        baseline = results.iloc[0]
+        rows = [{"regularizer": "baseline", "best setting": self.baseline_,
+                 "test score": baseline["mean_test_score"], "std": baseline["std_test_score"],
+                 "gain": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_holm": np.nan,
+                 "verdict": "", "flags": "; ".join(self.baseline_flags_),
+                 "train-test gap": baseline["train_test_gap"],
+                 "fit time (s)": baseline["mean_fit_time"]}]
+        verdicts = self.verdicts_.iloc[np.argsort(-self.verdicts_["gain"].fillna(-np.inf)
+                                                  .to_numpy(), kind="stable")]
+        for _, verdict in verdicts.iterrows():
+            group = results[results["regularizer"] == verdict["regularizer"]]
+            best = group.iloc[int(np.argmax(group["mean_test_score"].fillna(-np.inf)))]
             rows.append({
-                "regularizer": name,
-                "best setting": setting,
+                "regularizer": verdict["regularizer"], "best setting": verdict["best setting"],
                 "test score": best["mean_test_score"], "std": best["std_test_score"],
-                "gain": best["gain"], "train-test gap": best["train_test_gap"],
-                "fit time (s)": best["mean_fit_time"],
+                "gain": verdict["gain"], "ci_low": verdict["ci_low"],
+                "ci_high": verdict["ci_high"], "p_holm": verdict["p_holm"],
+                "verdict": verdict["verdict"], "flags": verdict["flags"],
+                "train-test gap": best["train_test_gap"], "fit time (s)": best["mean_fit_time"],
             })
-        table = pd.DataFrame(rows)
-        order = np.r_[0, 1 + np.argsort(-table["gain"].iloc[1:].fillna(-np.inf).to_numpy(),
-                                        kind="stable")]
-        return table.iloc[order].reset_index(drop=True)
+        return pd.DataFrame(rows)
+
+    def describe_cv(self):
+        """``"5-fold CV"`` or ``"3-fold CV repeated 2 times"``."""
+        text = f"{self.n_splits_ // self.n_repeats_}-fold CV"
+        return text if self.n_repeats_ == 1 else f"{text} repeated {self.n_repeats_} times"
 
     def verdict(self):
-        """One sentence: the best setting, its gain, and whether it exceeds the fold spread."""
-        baseline = self.results_.iloc[0]
-        if not self.best_params_:
-            return (f"No setting beat the baseline, {self.baseline_} ({self.scoring_} "
-                    f"{self.baseline_score_:.4g}).")
-        gain = self.best_score_ - self.baseline_score_
-        # The standard error of a mean over k folds; a gain below it is within fold noise.
-        spread = baseline["std_test_score"] / np.sqrt(self.n_splits_)
-        note = ("more than the standard error of the baseline's mean over the folds"
-                if gain > spread else "within the standard error of the baseline's mean over "
-                "the folds: not a clear win")
-        return (f"Best: {describe(self.best_params_)}, {self.scoring_} "
-                f"{self.baseline_score_:.4g} → {self.best_score_:.4g} "
-                f"({gain:+.3g}; {note}, {spread:.2g}).")
+        """One sentence from ``verdicts_``: what helps (with its gain and interval), or not."""
+        verdicts = self.verdicts_.sort_values("gain", ascending=False, kind="stable")
+        helps = verdicts[verdicts["verdict"] == "helps"]
+        hurts = verdicts[verdicts["verdict"] == "hurts"]
+        resamples = f"{self.n_splits_} folds ({self.describe_cv()})"
+        if len(helps):
+            parts = [f"{row['regularizer']} ({row['best setting']}): {self.scoring_} "
+                     f"{row['gain']:+.3g}, 95% CI [{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
+                     for _, row in helps.iterrows()]
+            sentence = "Helps: " + "; ".join(parts) + "."
+        else:
+            sentence = (f"No regularizer shows evidence of helping over the baseline, "
+                        f"{self.baseline_} ({self.scoring_} {self.baseline_score_:.4g}).")
+        if len(hurts):
+            sentence += " Hurts: " + ", ".join(hurts["regularizer"]) + "."
+        sentence += (f" Corrected resampled t-test on {resamples}, Holm-adjusted p ≤ 0.05 "
+                     f"across {len(verdicts)} comparisons.")
+        if self.baseline_flags_:
+            sentence += " Warning: " + "; ".join(self.baseline_flags_) + "."
+        return sentence
 
     def plot(self, names=None, *, ax=None, ncols=3):
         """Validation curves: test and train score against strength, one panel per regularizer.
@@ -236,21 +271,31 @@ class RegularizationStudy:
 
     # Persistence: pickle, and skops.io, which cannot save a pandas DataFrame: results_ is
     # stored as its columns (lists and numpy arrays) and rebuilt on loading.
+    # skops can save numpy arrays and lists but not a DataFrame: the tables (results_,
+    # verdicts_) are stored as {column: values} and rebuilt on load.
+    _FRAMES = ("results_", "verdicts_")
+
     def __getstate__(self):
         state = dict(self.__dict__)
-        frame = state.pop("results_")
-        state["results_columns_"] = {
-            name: (frame[name].tolist() if frame[name].dtype == object
-                   else frame[name].to_numpy())
-            for name in frame.columns
-        }
+        for attribute in self._FRAMES:
+            frame = state.pop(attribute, None)
+            if frame is None:
+                continue
+            state[attribute[:-1] + "_columns_"] = {
+                name: (frame[name].tolist() if frame[name].dtype == object
+                       else frame[name].to_numpy())
+                for name in frame.columns
+            }
         return state
 
     def __setstate__(self, state):
         import pandas as pd
 
         state = dict(state)
-        state["results_"] = pd.DataFrame(state.pop("results_columns_"))
+        for attribute in self._FRAMES:
+            columns = state.pop(attribute[:-1] + "_columns_", None)
+            if columns is not None:
+                state[attribute] = pd.DataFrame(columns)
         self.__dict__.update(state)
 
     def __repr__(self):

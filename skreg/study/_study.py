@@ -7,40 +7,24 @@ import warnings
 import numpy as np
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import check_scoring
-from sklearn.model_selection import GridSearchCV, KFold, ParameterGrid, StratifiedKFold, check_cv
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    ParameterGrid,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    check_cv,
+)
 from sklearn.pipeline import Pipeline
 
-from skreg.study import _grids
+from skreg.study import _grids, _verdicts
 from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
 from skreg.study._progress import FitWarningsSummary, StudyProgress, quiet_params, summarize
+from skreg.study._scorers import STILL_FALLING, FittedAttribute, LossTrend
 
 _SUPPORTED = ("RegularizedNetClassifier, RegularizedNetRegressor, ElasticNetClassifier, "
               "ElasticNetRegressor, VectorQuantizer, or a Pipeline holding one of them")
-
-
-class _FittedAttribute:
-    """A "scorer" that reads a fitted attribute (``n_iter_``, ``best_epoch_``) of one step.
-
-    GridSearchCV averages every scorer over the folds, so this records the epochs a net ran
-    in each fit without refitting; a missing value is -1 (a NaN would make GridSearchCV warn
-    about non-finite scores) and becomes NaN in ``results_``.
-    """
-
-    def __init__(self, step, attribute):
-        self.step = step
-        self.attribute = attribute
-
-    def __call__(self, estimator, X, y=None):
-        part = estimator
-        for name in self.step.split("__") if self.step else []:
-            if hasattr(part, name + "_"):  # a meta-estimator's fitted clone (regressor_)
-                part = getattr(part, name + "_")
-            elif hasattr(part, "named_steps") and name in part.named_steps:
-                part = part.named_steps[name]
-            else:
-                part = part.get_params(deep=False)[name]
-        value = getattr(part, self.attribute, None)
-        return -1.0 if value is None else float(np.mean(value))
 
 
 def _studied_parts(estimator):
@@ -77,16 +61,19 @@ def _default_sweeps(estimator, parts, X, y, n_train, quick, requested=None):
         if isinstance(part, NETS):
             found = _grids.net_sweeps(part, quick=quick, requested=names)
         elif isinstance(part, LINEAR):
-            alphas = _grids.linear_alphas(
-                _preprocessed(estimator, prefix, X), y, is_classifier(part), quick=quick
-            )
-            found = _grids.linear_sweeps(alphas, requested=names)
+            found = _grids.linear_sweeps(_linear_scales(estimator, prefix, part, X, y),
+                                         quick=quick, requested=names)
         else:
             found = [_grids.quantizer_sweep(n_train, quick=quick)]
         for sweep in found:
             sweep.prefix = prefix
         sweeps += found
     return sweeps
+
+
+def _linear_scales(estimator, prefix, part, X, y):
+    """The penalties' scales of a linear step, on the data as the step receives it."""
+    return _grids.linear_scales(_preprocessed(estimator, prefix, X), y, is_classifier(part))
 
 
 def _sweeps_from_dict(estimator, parts, regularizers):
@@ -155,13 +142,36 @@ def _check_target(y):
                          "before the study; no estimator can learn from them.")
 
 
-def _splits(cv, X, y, classifier, random_state):
-    """Materialize the folds once, so that every sweep is scored on the same ones."""
-    if isinstance(cv, numbers.Integral) and random_state is not None:
-        splitter = StratifiedKFold if classifier and y is not None else KFold
-        cv = splitter(cv, shuffle=True, random_state=random_state)
-    cv = check_cv(cv, y, classifier=classifier and y is not None)
-    return list(cv.split(X, y))
+def _splits(cv, X, y, classifier, random_state, n_repeats):
+    """The folds, drawn once so that every setting is scored on the same ones.
+
+    Returns the list of ``(train, test)``, the repeat each fold belongs to, and the splitter
+    for any inner cross-validation: of the same kind as the outer folds (stratified for a
+    classifier, shuffled with the study's ``random_state`` when they are), so that neither
+    the row order nor the class balance of a fold can change an inner choice.
+    """
+    stratified = classifier and y is not None
+    shuffle = random_state is not None
+    if isinstance(cv, numbers.Integral):
+        if n_repeats > 1:
+            splitter = RepeatedStratifiedKFold if stratified else RepeatedKFold
+            cv = splitter(n_splits=cv, n_repeats=n_repeats, random_state=random_state)
+            shuffle = True
+        elif shuffle:
+            splitter = StratifiedKFold if stratified else KFold
+            cv = splitter(cv, shuffle=True, random_state=random_state)
+    elif n_repeats > 1:
+        raise ValueError(f"n_repeats={n_repeats} needs cv to be an int (the number of folds); "
+                         f"repeat the folds of {cv!r} yourself.")
+    else:
+        shuffle = bool(getattr(cv, "shuffle", False)) or shuffle
+        random_state = getattr(cv, "random_state", None) if random_state is None else random_state
+    splits = list(check_cv(cv, y, classifier=stratified).split(X, y))
+    n_folds = len(splits) // n_repeats
+    repeat_of_fold = np.repeat(np.arange(n_repeats), n_folds)
+    inner = (StratifiedKFold if stratified else KFold)(
+        3, shuffle=shuffle, random_state=random_state if shuffle else None)
+    return splits, repeat_of_fold, inner
 
 
 def _seeded(estimator, random_state):
@@ -176,55 +186,66 @@ def _seeded(estimator, random_state):
 _PATH_CV = "path CV"
 
 
-def _path_cv(parts, sweeps, scoring):
+def _path_cv(parts, sweeps, scoring, inner_cv):
     """``{step: [ElasticNet*CV]}`` over the linear sweeps' grid, for a Pipeline's last step."""
     linear = [(prefix, part) for prefix, part in parts if isinstance(part, LINEAR) and prefix]
     grid = [sweep for sweep in sweeps if sweep.parameter == "alpha" and "l1_ratio" in sweep.fixed]
     if not linear or not grid:
         return None
     prefix, part = linear[-1]
+    # One alpha grid for every l1_ratio: the union of the three sweeps' own grids.
     tuned = _grids.path_cv_estimator(
-        part, alphas=grid[0].values, l1_ratios=[sweep.fixed["l1_ratio"] for sweep in grid],
-        scoring=scoring,
+        part, alphas=[alpha for sweep in grid for alpha in sweep.values],
+        l1_ratios=[sweep.fixed["l1_ratio"] for sweep in grid], scoring=scoring, cv=inner_cv,
     )
     return {prefix[:-2]: [tuned]}
 
 
-def _combination(sweeps, rows, baseline_score, size=3):
-    """The best values of the (at most ``size``) sweeps that beat the baseline most, merged.
+def _combination(sweeps, rows, names):
+    """The best settings (on all folds) of the sweeps named ``names``, merged.
 
-    A sweep whose hyperparameters clash with one already taken (the linear paths all set
-    ``alpha``) is skipped; None when fewer than two sweeps are left.
+    ``names`` are the regularizers that help on their own. A sweep whose hyperparameters
+    clash with one already taken (the linear penalties all set ``alpha``) is skipped, the
+    larger gain first; None when fewer than two are left.
     """
     best = []
     for sweep in sweeps:
-        scored = [row for row in rows if row["regularizer"] == sweep.name]
-        top = max(scored, key=lambda row: np.nan_to_num(row["mean_test_score"], nan=-np.inf))
-        if top["mean_test_score"] > baseline_score:
+        if sweep.name in names:
+            scored = [row for row in rows if row["regularizer"] == sweep.name]
+            top = scored[_verdicts.best_index(scored)]
             best.append((top["mean_test_score"], top["params"]))
     combined, taken = {}, 0
     for _, params in sorted(best, key=lambda item: -item[0]):
-        if taken < size and not set(params) & set(combined):
+        if not set(params) & set(combined):
             combined.update(params)
             taken += 1
     return combined if taken >= 2 else None
 
 
-def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scoring=None,
-                         n_jobs=None, random_state=None, quick=False, verbose=0):
+def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_repeats=1,
+                         scoring=None, n_jobs=None, random_state=None, quick=False, verbose=0):
     """Cross-validate each regularizer of ``estimator`` against the unregularized baseline.
 
     Read more in the :ref:`User Guide <which-regularizer>`.
 
     The baseline is ``estimator`` with every regularizer turned off (a net without dropout,
     weight decay, L1, label smoothing, early stopping, batch norm, noise, mixup, augmentation,
-    adversarial training or VQ bottleneck; a linear model with ``alpha=0``). Each regularizer
-    is then swept on its own from that baseline, every setting scored on the same folds by
-    :class:`~sklearn.model_selection.GridSearchCV`; finally the best settings of the (up to
-    three) regularizers that beat the baseline most are combined and scored too. For a linear
-    model ending a Pipeline, the choice that :class:`~skreg.ElasticNetRegressorCV` (or
-    :class:`~skreg.ElasticNetClassifierCV`) makes on the same alpha × l1_ratio grid, by
-    inner cross-validation along warm-started paths, is scored on the same folds as well.
+    adversarial training or VQ bottleneck; a linear regressor with ``alpha=0``; a linear
+    classifier with the weakest ridge penalty of the grid, since an unpenalized logistic
+    regression is undefined on separable classes). Each regularizer is then swept on its own
+    from that baseline, every setting scored on the same folds by
+    :class:`~sklearn.model_selection.GridSearchCV`. For a linear model ending a Pipeline, the
+    choice that :class:`~skreg.ElasticNetRegressorCV` (or :class:`~skreg.ElasticNetClassifierCV`)
+    makes on the same grids, by inner cross-validation (same kind of folds as the outer ones)
+    along warm-started paths, is scored on the same folds as well.
+
+    ``verdicts_`` then judges every regularizer on its paired per-fold differences from the
+    baseline, with the corrected resampled t-test of Nadeau and Bengio (2003) and Holm's
+    correction across the regularizers: "helps", "hurts" or "no evidence". The gain of a
+    regularizer is that of choosing its strength by cross-validation, the strength scored on
+    a fold being chosen on the other folds, so that it is not inflated by the choice. When
+    two or more regularizers help, the best settings of all of them (one per hyperparameter)
+    are combined and scored too. See the user guide, "Reading a study".
 
     Parameters
     ----------
@@ -249,6 +270,9 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     cv : int, cross-validation generator or iterable, default=5
         Folds, as in :func:`~sklearn.model_selection.cross_validate` (stratified for
         classifiers). The folds are drawn once and shared by every setting.
+    n_repeats : int, default=1
+        Repeats of the cross-validation (``cv`` an int), each with new folds: more resamples
+        resolve smaller gains, at ``n_repeats`` times the cost.
     scoring : str, callable or None, default=None
         Score to maximise, as in GridSearchCV; None uses the estimator's ``score``.
     n_jobs : int or None, default=None
@@ -256,8 +280,8 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
         ``joblib.parallel_config("dask")``, with a ``distributed.Client`` open, the fits
         run on that Dask cluster (``pip install 'skreg[dask]'``).
     random_state : int or None, default=None
-        Seeds the steps whose ``random_state`` is None, and shuffles the folds when ``cv``
-        is an int.
+        Seeds the steps whose ``random_state`` is None, and shuffles the folds (outer and
+        inner) when ``cv`` is an int. With None, an int ``cv`` gives unshuffled folds.
     quick : bool, default=False
         Smaller default grids (two strengths per regularizer): a first look, or tests.
     verbose : int, default=0
@@ -270,9 +294,10 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     Returns
     -------
     study : RegularizationStudy
-        ``results_``, ``best_params_``, ``plot()`` and ``to_html(path)``. Warnings raised
-        by the fits (in the workers too) are kept in ``study.warnings_`` and summed up in
-        one warning (a ``UserWarning``) instead of being printed one by one.
+        ``verdicts_``, ``results_``, ``best_params_``, ``summary()``, ``plot()`` and
+        ``to_html(path)``. Warnings raised by the fits (in the workers too) are kept in
+        ``study.warnings_`` and summed up in one warning (a ``UserWarning``) instead of
+        being printed one by one.
 
     Examples
     --------
@@ -313,23 +338,33 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
         raise ValueError("y is required to study a classifier or a regressor.")
     if y is not None:
         _check_target(y)
+    if not isinstance(n_repeats, numbers.Integral) or n_repeats < 1:
+        raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}.")
     classifier = is_classifier(estimator)
-    splits = _splits(cv, X, y, classifier, random_state)
+    splits, repeat_of_fold, inner_cv = _splits(cv, X, y, classifier, random_state, n_repeats)
     n_train = min(len(train) for train, _ in splits)
     sweeps = _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick)
     if not sweeps:
         raise ValueError("No regularizer to study: regularizers selected none.")
 
-    off = {}
+    off, baseline = {}, "all off"
     for prefix, part in parts:
-        off.update({prefix + key: value for key, value in _grids.baseline_params(part).items()})
+        part_off = _grids.baseline_params(part)
+        if isinstance(part, LINEAR) and is_classifier(part):
+            part_off = _grids.linear_baseline(_linear_scales(estimator, prefix, part, X, y), True)
+            baseline = (f"weakest L2 penalty of the grid (alpha={part_off['alpha']:.3g}; "
+                        "unpenalized logistic regression is undefined on separable classes)")
+        off.update({prefix + key: value for key, value in part_off.items()})
     base = _seeded(clone(estimator).set_params(**off), random_state)
     scorers = {"score": check_scoring(base, scoring)}
     main = [prefix for prefix, part in parts if isinstance(part, NETS + LINEAR)]
+    max_iter = None
     if main:
         step = main[-1][:-2]
-        scorers["n_iter"] = _FittedAttribute(step, "n_iter_")
-        scorers["best_epoch"] = _FittedAttribute(step, "best_epoch_")
+        scorers["n_iter"] = FittedAttribute(step, "n_iter_")
+        scorers["best_epoch"] = FittedAttribute(step, "best_epoch_")
+        scorers["loss_trend"] = LossTrend(step)
+        max_iter = base.get_params(deep=True).get(main[-1] + "max_iter")
 
     base.set_params(**quiet_params(parts))  # the study's bar is the only one
 
@@ -342,30 +377,55 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
 
     start = time.perf_counter()
     grid = [{}] + [sweep.grid() for sweep in sweeps]
-    tuned = _path_cv(parts, sweeps, scoring) if regularizers is None else None
-    # Planned fits, the combination's included (skipped when fewer than two sweeps win).
+    tuned = _path_cv(parts, sweeps, scoring, inner_cv) if regularizers is None else None
+    # Planned fits, the combination's included (skipped unless two or more regularizers help).
     planned = len(ParameterGrid(grid)) + (len(sweeps) > 1) + (tuned is not None)
     with StudyProgress(planned * len(splits), verbose=verbose) as progress:
         # One search over the baseline and every sweep: all fits are queued at once, so
         # n_jobs (or a Dask cluster) is kept busy until the last one.
         cv_results = {"sweeps": search(grid)}
-        rows = _rows(sweeps, cv_results["sweeps"])
-        combination = _combination(sweeps, rows[1:], rows[0]["mean_test_score"])
-        if combination is not None:
-            cv_results["combination"] = search({k: [v] for k, v in combination.items()})
-            rows += _rows([], cv_results["combination"], first="combination")
-        elif len(sweeps) > 1:
-            progress.skip(len(splits))
+        rows = _rows(sweeps, cv_results["sweeps"], len(splits))
+        tuned_rows = []
         if tuned is not None:
             # The cross-validated path inside each outer fold: what the user gets by letting
             # ElasticNet*CV choose alpha and l1_ratio, scored on the same outer folds.
             cv_results[_PATH_CV] = search(tuned)
-            rows += _rows([], cv_results[_PATH_CV], first=_PATH_CV, kind="tuned")
+            tuned_rows = _rows([], cv_results[_PATH_CV], len(splits), first=_PATH_CV,
+                               kind="tuned")
+        sizes = (np.mean([len(train) for train, _ in splits]),
+                 np.mean([len(test) for _, test in splits]))
+        units = [(sweep.name, "single", [row for row in rows if row["regularizer"] == sweep.name],
+                  sweep) for sweep in sweeps]
+        units += [(_PATH_CV, "tuned", tuned_rows, None)] if tuned_rows else []
+        # Which regularizers help on their own decides the combination; the final verdicts
+        # are then adjusted over every unit, the combination included.
+        assessed = _verdicts.assess(units, rows[0], repeat_of_fold, *sizes)
+        combination = _combination(sweeps, rows[1:], _verdicts.helping(assessed))
+        if combination is not None:
+            cv_results["combination"] = search({k: [v] for k, v in combination.items()})
+            combined = _rows([], cv_results["combination"], len(splits), first="combination")
+            rows += combined
+            units.insert(len(sweeps), ("combination", "combination", combined, None))
+            assessed = _verdicts.assess(units, rows[0], repeat_of_fold, *sizes)
+        elif len(sweeps) > 1:
+            progress.skip(len(splits))
+    rows += tuned_rows
+    for unit in assessed:
+        unit["flags"] = _verdicts.unit_flags(unit, max_iter)
+        if unit["kind"] == "combination":
+            unit["flags"].append("its settings were chosen on these folds: gain optimistic")
+    baseline_flags = _verdicts.baseline_flags(rows[0], max_iter, STILL_FALLING)
+
+    from skreg.study._result import describe
+
+    verdicts = _verdicts.verdict_frame(assessed, rows[0], describe, baseline_flags)
+    if not off:
+        baseline = f"as given ({_grids.describe_sweeps(estimator, sweeps)})"
     study = RegularizationStudy(
         estimator=estimator, base_estimator=base, sweeps=sweeps, rows=rows,
         cv_results=cv_results, scoring=scoring, n_splits=len(splits), shape=np.shape(X),
-        baseline="all off" if off else f"as given ({_grids.describe_sweeps(estimator, sweeps)})",
-        elapsed=time.perf_counter() - start,
+        baseline=baseline, elapsed=time.perf_counter() - start, verdicts=verdicts,
+        baseline_flags=baseline_flags, splits=splits, n_repeats=n_repeats,
     )
     study.warnings_ = progress.warnings
     if progress.warnings:  # one line here, the list in study.warnings_ and the report
@@ -374,7 +434,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, scori
     return study
 
 
-def _rows(sweeps, cv_results, first="baseline", kind=None):
+def _rows(sweeps, cv_results, n_folds, first="baseline", kind=None):
     """One row per candidate of ``cv_results``: ``first``, then each sweep's values in order."""
     labels = [(first, None, None)] + [(sweep.name, sweep, value) for sweep in sweeps
                                       for value in sweep.values]
@@ -392,7 +452,9 @@ def _rows(sweeps, cv_results, first="baseline", kind=None):
         for key in ("mean_test_score", "std_test_score", "mean_train_score", "std_train_score",
                     "mean_fit_time"):
             row[key] = float(cv_results[key][index])
-        for key in ("n_iter", "best_epoch"):
+        row["fold_scores"] = np.array([cv_results[f"split{fold}_test_score"][index]
+                                       for fold in range(n_folds)], dtype=float)
+        for key in ("n_iter", "best_epoch", "loss_trend"):
             value = cv_results.get(f"mean_test_{key}")
             value = np.nan if value is None else float(value[index])
             row[key] = np.nan if value < 0 else value

@@ -100,15 +100,20 @@ TECHNIQUES = {
     ),
     "path CV": (
         "ElasticNetRegressorCV / ElasticNetClassifierCV choose alpha and l1_ratio themselves, "
-        "by an inner 3-fold cross-validation along warm-started regularization paths on the "
-        "grid above; here that choice is made inside each outer training fold and scored on "
-        "its test fold: what you get by handing the choice to the estimator.",
+        "by an inner 3-fold cross-validation (stratified for classifiers, shuffled with the "
+        "study's seed when the outer folds are) along warm-started regularization paths, "
+        "every l1_ratio of the three sweeps on the union of their alpha grids; here that "
+        "choice is made inside each outer training fold and scored on its test fold: what you "
+        "get by handing the choice to the estimator.",
         "Friedman, Hastie & Tibshirani (2010), Regularization paths for generalized linear "
         "models via coordinate descent, Journal of Statistical Software 33.",
     ),
     "combination": (
-        "The best setting of every regularizer that beat the baseline, all at once. "
-        "Regularizers interact: their gains rarely add up, and two can undo each other.",
+        "The best setting of every regularizer whose verdict is \"helps\" on its own, merged "
+        "into one model; when two set the same hyperparameter (the linear penalties all set "
+        "alpha), the one with the better score is kept. Its settings were chosen on these "
+        "same folds, so its gain is optimistic. Regularizers interact: their gains rarely add "
+        "up, and two can undo each other.",
         "",
     ),
 }

@@ -1,0 +1,240 @@
+"""Are compare_regularizers' verdicts right? Synthetic tasks whose truth is known.
+
+Each task draws 500 training rows and 100,000 test rows from one generator. The study runs on
+the training rows; the truth of a regularizer is its held-out gain: the setting the study
+recommends (its ``best setting``) and the baseline, both refit on the 500 rows and scored on
+the 100,000. A held-out gain above ``+DELTA`` makes "helps" the true verdict, below
+``-DELTA`` "hurts", else "no evidence". Printed over the seeds:
+
+- agreement: how often each row's verdict is the true one, per task;
+- false "helps" rate: on the tasks where nothing helps, the share of "helps" (target ≤ 5%);
+- bias of the gain: mean reported gain minus mean held-out gain, relative to the latter, on
+  the rows whose true gain exceeds DELTA (target: within ±25%).
+
+The studies use the quick grids (5 strengths per linear penalty) to keep the run short. The
+reported gain is that of cross-validation: models trained on 4/5 of the rows, where
+regularization matters a little more than on all of them.
+
+    python benchmarks/bench_study.py            # 20 seeds, 5-fold CV repeated twice
+    python benchmarks/bench_study.py --quick    # 4 seeds, the linear tasks only
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skreg import (
+    ElasticNetClassifier,
+    ElasticNetRegressor,
+    RegularizedNetClassifier,
+    compare_regularizers,
+)
+from skreg.study._stats import cross_fold_choice
+
+N_TRAIN, N_TEST = 500, 100_000
+DELTA = 0.002  # a held-out gain smaller than this (R² or accuracy) is no effect
+
+
+def _regression(rng, coef, noise):
+    X = rng.normal(size=(N_TRAIN + N_TEST, len(coef)))
+    y = X @ coef + noise * rng.normal(size=len(X))
+    return X, y
+
+
+def l2_task(rng):
+    """Many small dense effects, a noisy target: ridge's shrinkage helps."""
+    return _regression(rng, rng.normal(scale=0.15, size=40), noise=1.0)
+
+
+def l1_task(rng):
+    """3 strong effects among 40 features: the Lasso's selection helps."""
+    coef = np.zeros(40)
+    coef[:3] = 1.0
+    return _regression(rng, coef, noise=2.0)
+
+
+def null_regression(rng):
+    """5 features, strong signal, 100 rows per feature: least squares is already right."""
+    return _regression(rng, np.array([1.0, -1.0, 0.5, 2.0, -0.5]), noise=1.0)
+
+
+def null_classification(rng):
+    """A logistic model with 5 features and 500 rows: nothing to gain from a penalty."""
+    X = rng.normal(size=(N_TRAIN + N_TEST, 5))
+    logits = X @ np.array([1.0, -1.0, 0.5, 1.5, -0.5])
+    return X, (rng.random(len(X)) < 1 / (1 + np.exp(-logits))).astype(int)
+
+
+def label_noise_task(rng):
+    """Two classes, 30% of the labels flipped: label smoothing may help.
+
+    The test rows are flipped too (one generator): cross-validation can only score against
+    the labels it has, and on labels flipped at rate r an accuracy gain shrinks by 1 - 2r.
+    """
+    X = rng.normal(size=(N_TRAIN + N_TEST, 10))
+    y = (X[:, 0] + X[:, 1] ** 2 - 1 + 0.3 * rng.normal(size=len(X)) > 0).astype(int)
+    flip = rng.random(len(X)) < 0.3
+    y[flip] = 1 - y[flip]
+    return X, y
+
+
+def _linear_regressor():
+    return make_pipeline(StandardScaler(), ElasticNetRegressor())
+
+
+def _linear_classifier():
+    return make_pipeline(StandardScaler(), ElasticNetClassifier())
+
+
+def _net():
+    return make_pipeline(StandardScaler(), RegularizedNetClassifier(
+        (32,), max_iter=60, batch_size=64, learning_rate_init=0.01))
+
+
+# name -> (generator, model, regularizers, whether nothing can help)
+TASKS = {
+    "L2 helps": (l2_task, _linear_regressor, None, False),
+    "L1 helps": (l1_task, _linear_regressor, None, False),
+    "null (regression)": (null_regression, _linear_regressor, None, True),
+    "null (classification)": (null_classification, _linear_classifier, None, True),
+    "label noise (net)": (label_noise_task, _net,
+                          {"label smoothing": [0.1, 0.2], "weight decay": [1e-3, 1e-2]}, False),
+}
+
+
+def held_out_gain(study, row, X_train, y_train, X_test, y_test):
+    """The recommended setting of ``row`` and the baseline, refit on all rows, on the test set."""
+    results = study.results_[study.results_["regularizer"] == row["regularizer"]]
+    params = results.loc[results["mean_test_score"].idxmax(), "params"]
+    base = study.base_estimator_
+    tuned = clone(base).set_params(**params).fit(X_train, y_train)
+    baseline = clone(base).fit(X_train, y_train)
+    return tuned.score(X_test, y_test) - baseline.score(X_test, y_test)
+
+
+def fold_baseline_scores(study, X_train, y_train, X_test, y_test):
+    """The baseline trained on each fold's training rows, scored on the test set."""
+    return [clone(study.base_estimator_).fit(X_train[train], y_train[train]).score(X_test, y_test)
+            for train, _ in study.splits_]
+
+
+def fold_held_out_gain(study, row, baseline_scores, X_train, y_train, X_test, y_test):
+    """What the reported gain estimates: the same per-fold choices, scored on the test set.
+
+    In each fold, the setting the study chose on the other folds and the baseline, both
+    trained on that fold's training rows, scored on the 100,000 test rows; the mean over
+    the folds. Its difference from the reported gain is the selection bias and test noise of
+    the study, free of the training-size effect of cross-validation.
+    """
+    names = study.results_["regularizer"].to_numpy()
+    indices = np.flatnonzero(names == row["regularizer"])
+    chosen = cross_fold_choice(study.fold_scores_[indices],
+                               np.repeat(np.arange(study.n_repeats_),
+                                         len(study.splits_) // study.n_repeats_))
+    base = study.base_estimator_
+    gains = []
+    for fold, (train, _) in enumerate(study.splits_):
+        params = study.results_["params"].iloc[indices[chosen[fold]]]
+        tuned = clone(base).set_params(**params).fit(X_train[train], y_train[train])
+        gains.append(tuned.score(X_test, y_test) - baseline_scores[fold])
+    return float(np.mean(gains))
+
+
+def true_verdict(gain):
+    return "helps" if gain > DELTA else "hurts" if gain < -DELTA else "no evidence"
+
+
+def run(tasks, seeds, repeats):
+    records = []
+    try:
+        _run(tasks, seeds, repeats, records)
+    except KeyboardInterrupt:  # Ctrl-C: the figures of the seeds done so far
+        print("interrupted: figures of the seeds done so far")
+    return pd.DataFrame(records)
+
+
+def _run(tasks, seeds, repeats, records):
+    for task in tasks:
+        generate, model, regularizers, null = TASKS[task]
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            X, y = generate(rng)
+            X_train, y_train, X_test, y_test = X[:N_TRAIN], y[:N_TRAIN], X[N_TRAIN:], y[N_TRAIN:]
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                study = compare_regularizers(model(), X_train, y_train, cv=5, n_repeats=repeats,
+                                             regularizers=regularizers, random_state=seed,
+                                             quick=True)
+                data = (X_train, y_train, X_test, y_test)
+                baseline_scores = fold_baseline_scores(study, *data)
+                for _, row in study.verdicts_.iterrows():
+                    truth = held_out_gain(study, row, *data)
+                    records.append({"task": task, "seed": seed, "null": null,
+                                    "regularizer": row["regularizer"], "verdict": row["verdict"],
+                                    "gain": row["gain"], "held_out_gain": truth,
+                                    "fold_held_out_gain": fold_held_out_gain(
+                                        study, row, baseline_scores, *data),
+                                    "truth": true_verdict(truth)})
+            print(f"{task:24s} seed {seed:3d}: {time.perf_counter() - start:5.1f} s  "
+                  + ", ".join(f"{r}={v}" for r, v in zip(study.verdicts_["regularizer"],
+                                                         study.verdicts_["verdict"], strict=True)),
+                  flush=True)
+
+
+def report(frame):
+    pd.set_option("display.width", 160)
+    frame["agrees"] = frame["verdict"] == frame["truth"]
+    print(f"\nAgreement of each verdict with the truth (held-out gain beyond ±{DELTA:g}):")
+    table = frame.groupby(["task", "regularizer"], sort=False).agg(
+        rows=("agrees", "size"), agreement=("agrees", "mean"),
+        helps=("verdict", lambda v: (v == "helps").mean()),
+        true_helps=("truth", lambda v: (v == "helps").mean()),
+        gain=("gain", "mean"), fold_held_out=("fold_held_out_gain", "mean"),
+        held_out_gain=("held_out_gain", "mean"))
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    null = frame[frame["null"]]
+    if len(null):
+        print(f"\nFalse 'helps' rate on the null tasks: {(null['verdict'] == 'helps').mean():.3f} "
+              f"over {len(null)} verdicts (target <= 0.05)")
+    for truth, title in (("fold_held_out_gain", "the same per-fold models on the test set "
+                          "(selection bias)"),
+                         ("held_out_gain", "the recommended setting refit on all 500 rows "
+                          "(selection bias + training size)")):
+        helped = frame[frame[truth] > DELTA]
+        if not len(helped):
+            continue
+        bias = helped["gain"].mean() - helped[truth].mean()
+        print(f"\nBias of the reported gain against {title}, rows with a true gain > {DELTA}: "
+              f"{bias:+.4f} on {helped[truth].mean():.4f} ({bias / helped[truth].mean():+.1%}; "
+              f"target within ±25%), {len(helped)} rows")
+        for task, group in helped.groupby("task", sort=False):
+            relative = group["gain"].mean() / group[truth].mean() - 1
+            print(f"  {task}: reported {group['gain'].mean():.4f}, true "
+                  f"{group[truth].mean():.4f} ({relative:+.1%}, {len(group)} rows)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 seeds, linear tasks only")
+    parser.add_argument("--seeds", type=int, help="number of seeds (default 20, 4 with --quick)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="n_repeats of the study (default 2, as the CLI's full mode)")
+    parser.add_argument("--tasks", nargs="*", choices=list(TASKS), help="tasks to run")
+    args = parser.parse_args()
+    n_seeds = args.seeds or (4 if args.quick else 20)
+    tasks = args.tasks or [t for t in TASKS if not (args.quick and "net" in t)]
+    with open("/proc/loadavg") as handle:
+        print("load average:", handle.read().strip())
+    print(f"{n_seeds} seeds, 5-fold cross-validation x {args.repeats} repeat(s)")
+    report(run(tasks, range(n_seeds), args.repeats))
+
+
+if __name__ == "__main__":
+    main()
