@@ -179,6 +179,7 @@ class ElasticNetRegressorCV(RegressorMixin, ElasticNetCVMixin):
     """
 
     _parameter_constraints: dict = dict(CV_PARAMETER_CONSTRAINTS)
+    _loss = "squared_error"
 
     def __init__(self, *, alphas=100, l1_ratio=0.5, eps=1e-3, cv=None, scoring=None,
                  alpha_rule="min", n_jobs=None, fit_intercept=True, tol=1e-4, max_iter=1000):
@@ -316,6 +317,7 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
     """
 
     _parameter_constraints: dict = dict(CV_PARAMETER_CONSTRAINTS)
+    _loss = "log_loss"
 
     def __init__(self, *, alphas=100, l1_ratio=0.5, eps=1e-3, cv=None, scoring=None,
                  alpha_rule="min", n_jobs=None, fit_intercept=True, tol=1e-4, max_iter=1000):
