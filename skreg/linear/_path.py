@@ -321,13 +321,15 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
         Share of the L1 term in the penalty, in [0, 1].
 
     alphas : int or array-like of shape (n_alphas,), default=100
-        Number of alphas on a log grid from ``alpha_max`` (the smallest alpha at which every
-        weight is zero) down to ``eps * alpha_max``, or the alphas themselves (positive;
-        sorted decreasing). For ``l1_ratio=0`` no alpha zeroes the weights, and
-        ``alpha_max`` is computed as for ``l1_ratio=1e-3`` (glmnet's convention).
+        Number of alphas on the automatic log grid (see Notes), or the alphas themselves
+        (positive; sorted decreasing). For ``l1_ratio=1`` the grid runs from ``alpha_max``,
+        the smallest alpha at which every weight is zero, down to ``eps * alpha_max``, as
+        scikit-learn's.
 
     eps : float, default=1e-3
-        Length of the automatic grid, ``alpha_min / alpha_max``.
+        How weak the penalty is at the small end of the automatic grid: the L1 part at
+        ``eps`` times its ``alpha_max``, the L2 part shrinking the largest-variance feature
+        by a factor ``1 - eps``.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights of the samples in the mean loss.
@@ -358,11 +360,30 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
 
     Notes
     -----
-    The L1 penalty is scale equivariant (features times ``c`` give the same path at alphas
-    times ``c``), the L2 penalty is not: on features tiny next to the target, the automatic
-    grid, set by the L1 part, can shrink every weight to nearly zero at every alpha; a
-    ``UserWarning`` then says so (standardize X, or give the alphas). Float32 X whose squares
-    overflow float32 (values of about 1e18 and beyond) is solved in float64.
+    The automatic grid covers the range of both penalties. The L1 part keeps every weight at
+    zero once ``alpha * l1_ratio >= max_j |x_j^T s r| / sum(s)`` (``r`` the residual of the
+    intercept-only model), that alpha ``a1``, and scales with the target's units; its range
+    is ``[eps * a1, a1]``, the grid of glmnet and scikit-learn (Friedman, Hastie and
+    Tibshirani (2010), "Regularization paths for generalized linear models via coordinate
+    descent", J. Stat. Softw. 33(1)). The L2 part shrinks a feature of variance ``v`` by
+    ``v / (v + alpha (1 - l1_ratio))`` whatever the target (Hoerl and Kennard (1970), "Ridge
+    regression: biased estimation for nonorthogonal problems", Technometrics 12(1)): with
+    ``a2 = c * v_max / (1 - l1_ratio)``, ``v_max`` the largest feature variance and ``c``
+    the loss's curvature at zero weights (1 for least squares, 1/4 for the log-loss), its
+    range is ``[eps * a2, a2 / eps]``, from a shrinkage by ``1 - eps`` to one by about
+    ``eps``. The grid runs on a log scale from the smaller of the two tops (above either,
+    the model is nearly constant) to the smaller of the two bottoms (below both, neither
+    penalty does much). So the Lasso keeps scikit-learn's grid, and the ridge grid
+    (``l1_ratio=0``) depends on ``X`` only: a target ``y * c`` gives the same alphas and
+    weights times ``c``. glmnet gets that invariance by standardizing ``y``, which changes
+    its objective for ``0 < l1_ratio < 1``; here the objective stays the one above, whose
+    penalty for such l1_ratios is not invariant to the units of ``y``, and the grid covers
+    whichever penalty matters at their scale.
+
+    Float32 X whose squares overflow float32 (values of about 1e18 and beyond) is solved in
+    float64. When the log-loss path ends with every weight at zero where the optimality
+    conditions require nonzero weights (the solver lost its precision, as on features of
+    extreme scale), a ``UserWarning`` asks to standardize X.
 
     See Also
     --------
