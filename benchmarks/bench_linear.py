@@ -24,7 +24,8 @@ Cross-validation section (``cv``): ElasticNetClassifierCV (20 alphas x 2 l1_rati
 warm-started paths) against LogisticRegressionCV(solver="saga") on the same grid
 (Cs = 1 / (n_train * alpha), n_train the mean training-fold size), the same l1_ratios, folds
 and scoring (neg_log_loss), target ratio <= 0.2; ElasticNetRegressorCV against ElasticNetCV on
-the same grid and folds, target <= 1.0. The alphas each pair chooses are printed beside the times.
+the same grid and folds, target <= 1.0. Each pair shares one grid, ElasticNet*CV's automatic
+grid for l1_ratio=0.5. The alphas each pair chooses are printed beside the times.
 
 Run:  python benchmarks/bench_linear.py [--quick] [--min-pairs N] [--sections ...]
 (sections fit solver skglm cv; about 4 minutes for the fit section and as much for the cv
@@ -56,7 +57,13 @@ from skreg import (
     ElasticNetRegressor,
     ElasticNetRegressorCV,
 )
-from skreg.linear._path import alpha_grid, logistic_gradient_at_zero
+from skreg.linear._path import (
+    LOSS_CURVATURE,
+    alpha_grid,
+    largest_feature_variance,
+    logistic_gradient_at_zero,
+    squared_error_gradient_at_zero,
+)
 
 L1_RATIOS = (0.0, 0.5, 1.0)
 
@@ -420,15 +427,20 @@ def cv_problems(quick):
 def cv_pair(X, y, kind, quick):
     """(skreg CV estimator, scikit-learn CV estimator) on one grid, l1_ratios and folds."""
     n_alphas, n_folds = (6, 3) if quick else (20, 5)
+    # One grid for both l1_ratios (ElasticNetCV and LogisticRegressionCV share theirs): the
+    # one ElasticNet*CV builds for l1_ratio=0.5, which covers the Lasso's too.
+    variance = largest_feature_variance(X, None, True)
     if kind == "regressor":
         folds = list(KFold(n_folds, shuffle=True, random_state=0).split(X, y))
-        settings = dict(l1_ratio=CV_L1_RATIOS, alphas=n_alphas, cv=folds)
+        gradient = squared_error_gradient_at_zero(X, y, None, True)
+        alphas = alpha_grid(gradient, len(y), min(CV_L1_RATIOS), n_alphas, 1e-3,
+                            l2_scale=LOSS_CURVATURE["squared_error"] * variance)
+        settings = dict(l1_ratio=CV_L1_RATIOS, alphas=alphas, cv=folds)
         return ElasticNetRegressorCV(**settings), ElasticNetCV(**settings)
     folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=0).split(X, y))
-    # One grid for both l1_ratios (LogisticRegressionCV shares its Cs): from the larger
-    # alpha_max (l1_ratio=0.5) down by 1e-3, as ElasticNetClassifierCV would build it.
     gradient = logistic_gradient_at_zero(X, y, 2, None, True)
-    alphas = alpha_grid(gradient, len(y), min(CV_L1_RATIOS), n_alphas, 1e-3)
+    alphas = alpha_grid(gradient, len(y), min(CV_L1_RATIOS), n_alphas, 1e-3,
+                        l2_scale=LOSS_CURVATURE["log_loss"] * variance)
     n_train = len(y) * (n_folds - 1) / n_folds
     ours = ElasticNetClassifierCV(l1_ratio=CV_L1_RATIOS, alphas=alphas, cv=folds)
     theirs = LogisticRegressionCV(

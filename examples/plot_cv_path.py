@@ -6,9 +6,10 @@ Cross-validated Elastic Net paths: the min and 1se rules
 :class:`~skreg.ElasticNetRegressorCV` and :class:`~skreg.ElasticNetClassifierCV` fit, on every
 cross-validation fold, the whole regularization path: a decreasing grid of ``alpha`` from
 ``alpha_max`` (the smallest penalty that sets every weight to zero) down to
-``eps * alpha_max``, each fit warm-started from the previous one (Friedman, Hastie and
-Tibshirani, 2010, the ``cv.glmnet`` recipe). They then pick ``alpha`` (and ``l1_ratio`` among
-those given) by one of two rules:
+``eps * alpha_max`` (below ``l1_ratio=1`` the grid also covers the range of the L2 part, which
+shrinks the weights whatever the target's units), each fit warm-started from the previous one
+(Friedman, Hastie and Tibshirani, 2010, the ``cv.glmnet`` recipe). They then pick ``alpha``
+(and ``l1_ratio`` among those given) by one of two rules:
 
 - ``"min"``: the best mean held-out score;
 - ``"1se"`` (glmnet's ``lambda.1se``): the largest alpha whose mean score is within one
@@ -20,8 +21,8 @@ and for the logistic loss::
     mean_loss(w, b) + alpha * l1_ratio * ||w||_1 + 0.5 * alpha * (1 - l1_ratio) * ||w||_2^2
 
 The regression half checks the choice against scikit-learn's ``ElasticNetCV`` on the same
-grid and folds; :class:`~skreg.RegularizationPathDisplay` draws the coefficient path and the
-cross-validated score with both choices marked.
+folds (whose grid is the same for the Lasso); :class:`~skreg.RegularizationPathDisplay` draws
+the coefficient path and the cross-validated score with both choices marked.
 """
 
 # %%

@@ -48,8 +48,8 @@ print(f"{len(y_train)} training and {len(y_test)} test rows, "
 # ------------------------
 # ``enet_path(..., loss="log_loss")`` returns the weights at each alpha of a grid, here
 # the same decreasing grid for the three penalties (by default each penalty gets its own,
-# from the smallest alpha that zeroes every weight). The test accuracy at each alpha comes
-# from the weights directly: the predicted class is the sign of ``X @ w + b``.
+# covering the alphas where it matters). The test accuracy at each alpha comes from the
+# weights directly: the predicted class is the sign of ``X @ w + b``.
 PENALTIES = {"L1 (l1_ratio=1)": 1.0, "Elastic Net (l1_ratio=0.5)": 0.5,
              "L2 (l1_ratio=0)": 0.0}
 paths = {}

@@ -108,17 +108,27 @@ def test_regressor_chooses_what_elastic_net_cv_chooses(regression_data, to_spars
     X, y, sample_weight = regression_data
     sample_weight = sample_weight if weighted else None
     folds = KFold(4, shuffle=True, random_state=0)
-    settings = dict(l1_ratio=[0.2, 0.7, 1.0], alphas=30, cv=folds)
-    ours = ElasticNetRegressorCV(**settings).fit(to_sparse(X), y, sample_weight=sample_weight)
-    reference = ElasticNetCV(**settings).fit(to_sparse(X), y, sample_weight=sample_weight)
-    assert_allclose(ours.alphas_, reference.alphas_, rtol=1e-12)
+    l1_ratios = [0.2, 0.7, 1.0]
+    ours = ElasticNetRegressorCV(l1_ratio=l1_ratios, alphas=30, cv=folds).fit(
+        to_sparse(X), y, sample_weight=sample_weight)
+    # The Lasso's grid is ElasticNetCV's; below l1_ratio=1 the grids also cover the L2 part's
+    # range (tests/test_linear_grid.py): on the same grids, ElasticNetCV gives the same errors.
+    lasso = ElasticNetCV(l1_ratio=1.0, alphas=30, cv=folds).fit(to_sparse(X), y,
+                                                                 sample_weight=sample_weight)
+    assert_allclose(ours.alphas_[-1], lasso.alphas_, rtol=1e-12)
+    references = [
+        ElasticNetCV(l1_ratio=l1_ratio, alphas=grid, cv=folds).fit(
+            to_sparse(X), y, sample_weight=sample_weight)
+        for l1_ratio, grid in zip(l1_ratios, ours.alphas_, strict=True)
+    ]
+    assert_allclose(-ours.cv_scores_, [ref.mse_path_ for ref in references], rtol=1e-8)
+    reference = min(references, key=lambda ref: ref.mse_path_.mean(axis=1).min())
     assert ours.alpha_ == pytest.approx(reference.alpha_, rel=1e-12)
-    assert ours.l1_ratio_ == reference.l1_ratio_
-    assert_allclose(-ours.cv_scores_, reference.mse_path_, rtol=1e-8)
+    assert ours.l1_ratio_ == reference.l1_ratio
     assert_allclose(ours.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
     assert_allclose(ours.intercept_, reference.intercept_, rtol=1e-8)
     # A given grid is used as it is, in decreasing order.
-    grid = reference.alphas_[1, ::3]
+    grid = ours.alphas_[1, ::3]
     ours = ElasticNetRegressorCV(alphas=grid[::-1], l1_ratio=0.7, cv=folds).fit(X, y)
     reference = ElasticNetCV(alphas=grid, l1_ratio=0.7, cv=folds).fit(X, y)
     assert_allclose(ours.alphas_, grid)

@@ -22,18 +22,19 @@ from skreg.linear._path import (
 from skreg.utils._sklearn_private import _fit_context
 
 _SHARED_PARAMETERS = """    alphas : int or array-like of shape (n_alphas,), default=100
-        Number of alphas on a log grid from ``alpha_max`` (the smallest alpha at which every
-        weight is zero, computed on all the data for each l1_ratio) down to
-        ``eps * alpha_max``; or the alphas themselves (positive, finite; tried in decreasing
-        order). For ``l1_ratio=0`` no alpha zeroes the weights: ``alpha_max`` is computed as
-        for ``l1_ratio=1e-3``, glmnet's convention.
+        Number of alphas on the automatic log grid of each l1_ratio, computed on all the
+        data (see Notes); or the alphas themselves (positive, finite; tried in decreasing
+        order). For ``l1_ratio=1`` the grid runs from ``alpha_max``, the smallest alpha at
+        which every weight is zero, down to ``eps * alpha_max``, as scikit-learn's.
 
     l1_ratio : float or array-like of shape (n_l1_ratios,), default=0.5
         Share of the L1 term in the penalty, each in [0, 1] (1 is L1, 0 is L2). A list is
         searched together with the alphas.
 
     eps : float, default=1e-3
-        Length of the automatic grid, ``alpha_min / alpha_max``.
+        How weak the penalty is at the small end of the automatic grid: the L1 part at
+        ``eps`` times its ``alpha_max``, the L2 part shrinking the largest-variance feature
+        by a factor ``1 - eps``.
 
     cv : int, cross-validation generator or iterable, default=None
         Folds, as in scikit-learn: ``None`` for 5 folds, an int for that many ({cv_kind}), a
@@ -86,10 +87,14 @@ _NOTES = """
     ``l1_ratio_``. Friedman, Hastie and Tibshirani (2010), "Regularization paths for
     generalized linear models via coordinate descent", J. Stat. Softw. 33(1).
 
-    The automatic grid is set by the L1 part, which is scale equivariant; the L2 part is not:
-    on features tiny next to the target, every alpha of the grid can shrink every weight to
-    nearly zero, and a ``UserWarning`` says so (standardize X, or give the alphas). Float32 X
-    whose squares overflow float32 (values of about 1e18 and beyond) is fitted in float64.
+    The automatic grid covers the range of both penalties (as :func:`enet_path`'s, where the
+    rule is spelled out): the L1 part's, from the alpha that zeroes every weight down to
+    ``eps`` times it, which scales with the target's units, and the L2 part's, which
+    depends on the features' variance only, from a shrinkage of the largest-variance feature
+    by about ``eps`` down to one by ``1 - eps``; the grid runs from the smaller of the two
+    tops to the smaller of the two bottoms. The Lasso's grid is scikit-learn's, and ridge's
+    does not depend on ``y``: ``y * c`` gives the same ``alpha_`` and ``coef_ * c``. Float32
+    X whose squares overflow float32 (values of about 1e18 and beyond) is fitted in float64.
 """
 
 _ATTRIBUTES = """
@@ -104,7 +109,7 @@ _ATTRIBUTES = """
 
     alphas_ : ndarray of shape (n_alphas,) or (n_l1_ratios, n_alphas)
         The grid, decreasing; one row per l1_ratio when ``alphas`` is an int and several
-        l1_ratios are searched (their alpha_max differ), as in ElasticNetCV.
+        l1_ratios are searched (their grids differ), as in ElasticNetCV.
 
     l1_ratios_ : ndarray of shape (n_l1_ratios,)
         The l1_ratios searched.
@@ -136,7 +141,9 @@ class ElasticNetRegressorCV(RegressorMixin, ElasticNetCVMixin):
     Each fold runs the warm-started coordinate-descent path of scikit-learn's ``enet_path``
     (on the data as :class:`~sklearn.linear_model.ElasticNetCV` prepares them), so with the
     same grid, folds and default scoring it chooses the same alpha as ``ElasticNetCV``, and
-    adds ``l1_ratio=0`` (an exact ridge path), any scorer, and the ``"1se"`` rule.
+    adds ``l1_ratio=0`` (an exact ridge path), an automatic grid that also covers the L2
+    penalty's range for ``l1_ratio < 1`` (ElasticNetCV's follows the L1 part only), any
+    scorer, and the ``"1se"`` rule.
 
     Parameters
     ----------
@@ -179,6 +186,7 @@ class ElasticNetRegressorCV(RegressorMixin, ElasticNetCVMixin):
     """
 
     _parameter_constraints: dict = dict(CV_PARAMETER_CONSTRAINTS)
+    _loss = "squared_error"
 
     def __init__(self, *, alphas=100, l1_ratio=0.5, eps=1e-3, cv=None, scoring=None,
                  alpha_rule="min", n_jobs=None, fit_intercept=True, tol=1e-4, max_iter=1000):
@@ -316,6 +324,7 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
     """
 
     _parameter_constraints: dict = dict(CV_PARAMETER_CONSTRAINTS)
+    _loss = "log_loss"
 
     def __init__(self, *, alphas=100, l1_ratio=0.5, eps=1e-3, cv=None, scoring=None,
                  alpha_rule="min", n_jobs=None, fit_intercept=True, tol=1e-4, max_iter=1000):

@@ -13,11 +13,12 @@ from sklearn.model_selection import check_cv
 
 from skreg.linear._base import check_sample_weight, set_fitted_attributes, validate_fit_data
 from skreg.linear._path import (
+    LOSS_CURVATURE,
     alpha_grid,
     check_alphas,
     check_l1_ratios,
     float_type_for_path,
-    warn_if_grid_degenerate,
+    largest_feature_variance,
 )
 from skreg.utils._callbacks import CallbackSupportMixin, FitTask
 from skreg.utils._doc_link import DocLinkMixin
@@ -90,8 +91,9 @@ def grid_results(l1_ratios, alphas, scores):
 class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
     """Fit, scoring and selection shared by the regressor and the classifier.
 
-    A subclass defines ``_validate_X_kwargs``, ``_prepare_targets``, ``_gradient_at_zero``,
-    ``_path``, ``_default_scores``, ``_model_at`` and ``_refit``; the classifier also
+    A subclass sets ``_loss`` (a key of ``LOSS_CURVATURE``, for the alpha grid) and defines
+    ``_validate_X_kwargs``, ``_prepare_targets``, ``_gradient_at_zero``, ``_path``,
+    ``_default_scores``, ``_model_at`` and ``_refit``; the classifier also
     overrides the hooks that handle its labels (``_check_fold``, ``_path_targets``, ...).
     """
 
@@ -108,12 +110,12 @@ class ElasticNetCVMixin(CallbackSupportMixin, DocLinkMixin, BaseEstimator):
         alphas = check_alphas(self.alphas)
         if isinstance(alphas, int):
             gradient = self._gradient_at_zero(X, targets, sample_weight)
+            l2_scale = LOSS_CURVATURE[self._loss] * largest_feature_variance(
+                X, sample_weight, self.fit_intercept)
             grids = np.array([
-                alpha_grid(gradient, weight_sum, l1_ratio, alphas, self.eps)
+                alpha_grid(gradient, weight_sum, l1_ratio, alphas, self.eps, l2_scale=l2_scale)
                 for l1_ratio in l1_ratios
             ])
-            for l1_ratio, grid in zip(l1_ratios, grids, strict=True):
-                warn_if_grid_degenerate(X, sample_weight, grid, l1_ratio, self.fit_intercept)
         else:
             grids = np.tile(alphas, (len(l1_ratios), 1))
 

@@ -29,9 +29,14 @@ from skreg.utils._sklearn_private import (
     validate_params,
 )
 
-# With l1_ratio=0 no alpha zeroes the weights; glmnet then computes alpha_max as for this
-# small l1_ratio, so that the ridge grid still starts where the weights are negligible.
+# With l1_ratio=0 and features whose variances underflow to zero (X * 1e-170), the grid has no
+# scale but the L1 rule's: glmnet's ridge convention then computes alpha_max as for this small
+# l1_ratio.
 RIDGE_GRID_L1_RATIO = 1e-3
+
+# Curvature of each loss at zero weights, the factor by which it multiplies a feature's variance
+# in the Hessian: 1 for the squared error, at most 1/4 (p (1 - p) at p = 1/2) for the log-loss.
+LOSS_CURVATURE = {"squared_error": 1.0, "log_loss": 0.25}
 
 
 def check_alphas(alphas):
@@ -58,60 +63,56 @@ def check_l1_ratios(l1_ratio):
     return values
 
 
-def alpha_grid(gradient_at_zero, weight_sum, l1_ratio, n_alphas, eps):
-    """Log grid from alpha_max down to ``eps * alpha_max``.
-
-    ``gradient_at_zero`` is ``X^T s (residual at w=0)``, an array of shape (n_features,) or
-    (n_features, n_outputs), with the intercept at its optimum for ``w=0``. The weights stay
-    at zero exactly when ``alpha * l1_ratio >= max |gradient| / sum(s)``: that is alpha_max.
-    """
-    l1_ratio = max(l1_ratio, RIDGE_GRID_L1_RATIO)
-    alpha_max = np.max(np.abs(gradient_at_zero), initial=0.0) / (weight_sum * l1_ratio)
-    if not alpha_max > 0:
-        # Nothing to fit (a constant target): every alpha gives zero weights. scikit-learn's
-        # _alpha_grid returns its floor, 1e-15, whenever alpha_max is below it; here a small
-        # but nonzero alpha_max is kept, because it is what tiny features give (X * 1e-150),
-        # and the floor would give them all-zero weights.
-        return np.full(n_alphas, np.finfo(np.float64).resolution)
-    return np.geomspace(alpha_max, alpha_max * eps, num=n_alphas)
-
-
-# Every weight shrunk by more than this factor by the L2 penalty at every alpha of the grid:
-# the grid holds only nearly constant models.
-_DEGENERATE_SHRINKAGE = 1e3
-
-
-def warn_if_grid_degenerate(X, sample_weight, grid, l1_ratio, fit_intercept):
-    """Warn when even the smallest alpha of an automatic grid shrinks every weight to ~0.
-
-    The grid is set by the L1 part (``alpha_max`` scales as the features' scale times the
-    target's), the L2 part shrinks a direction of variance ``v`` by ``v / (v + alpha (1 -
-    l1_ratio))``: features tiny next to the target (``X * 1e-150``) make that shrinkage
-    total over the whole grid, and every model of the path nearly constant, without any
-    solver failing. (The penalties of Elastic Net are not scale invariant; ``l1_ratio=1``, the
-    Lasso, is, and is never warned about.)
-    """
-    l2_strength = float(np.min(grid)) * (1.0 - l1_ratio)
-    if l2_strength == 0.0 or np.all(grid == np.finfo(np.float64).resolution):
-        return  # the Lasso, or a constant target (alpha_grid's floor)
+def largest_feature_variance(X, sample_weight, fit_intercept):
+    """The largest (weighted) variance of a column of X; its mean square without intercept."""
     if sparse.issparse(X):
         mean, variance = mean_variance_axis(X, axis=0, weights=sample_weight)
     else:
         mean = np.average(X, axis=0, weights=sample_weight)
         variance = np.average((X - mean) ** 2, axis=0, weights=sample_weight)
-    largest = float(np.max(variance if fit_intercept else variance + mean**2, initial=0.0))
-    if l2_strength > _DEGENERATE_SHRINKAGE * largest:
-        warnings.warn(
-            f"The alpha grid is degenerate for the scale of X: with l1_ratio={l1_ratio:g}, "
-            f"the L2 penalty of the smallest alpha ({float(np.min(grid)):.3g}) is "
-            f"{l2_strength / max(largest, np.finfo(np.float64).tiny):.3g} times the largest "
-            f"feature variance ({largest:.3g}), so every weight is shrunk to nearly zero at "
-            "every alpha of the grid. Elastic Net penalties depend on the features' scale "
-            "relative to the target's: standardize X (for example with "
-            "sklearn.preprocessing.StandardScaler), or give the alphas.",
-            UserWarning,
-            stacklevel=3,
-        )
+    return float(np.max(variance if fit_intercept else variance + mean**2, initial=0.0))
+
+
+def alpha_grid(gradient_at_zero, weight_sum, l1_ratio, n_alphas, eps, l2_scale=0.0):
+    """Log grid of ``n_alphas`` alphas, decreasing, covering the range of both penalties.
+
+    ``gradient_at_zero`` is ``X^T s (residual at w=0)``, an array of shape (n_features,) or
+    (n_features, n_outputs), with the intercept at its optimum for ``w=0``. ``l2_scale`` is
+    the loss's curvature times the largest feature variance (:func:`largest_feature_variance`).
+
+    Each penalty has its own range, and the grid runs from the smaller of their tops to the
+    smaller of their bottoms:
+
+    * the L1 part keeps every weight at zero exactly when ``alpha * l1_ratio >= max |gradient|
+      / sum(s)``, that alpha ``a1``; its range is ``[eps * a1, a1]`` (glmnet's and
+      scikit-learn's grid, which this is for ``l1_ratio=1``). ``a1`` scales as the target.
+    * the L2 part shrinks a feature of variance ``v`` by ``v / (v + alpha (1 - l1_ratio))``,
+      whatever the target; with ``a2 = l2_scale / (1 - l1_ratio)``, its range is ``[eps * a2,
+      a2 / eps]``, from a shrinkage of the largest-variance feature by ``1 - eps`` (nearly
+      none) to one by ``eps`` (a nearly constant model).
+
+    Above either top the model is (nearly) constant; below both bottoms neither penalty does
+    much. For ``l1_ratio=0`` the grid does not depend on ``y``, so ``y * c`` gives the same
+    grid, the same choice and weights times ``c``.
+    """
+    largest = np.max(np.abs(gradient_at_zero), initial=0.0)
+    if not largest > 0:
+        # Nothing to fit (a constant target): every alpha gives zero weights. scikit-learn's
+        # _alpha_grid returns its floor, 1e-15, whenever alpha_max is below it; here a small
+        # but nonzero alpha_max is kept, because it is what tiny features give (X * 1e-150),
+        # and the floor would give them all-zero weights.
+        return np.full(n_alphas, np.finfo(np.float64).resolution)
+    top = bottom = np.inf
+    if l1_ratio > 0:
+        top = largest / (weight_sum * l1_ratio)
+        bottom = top * eps
+    if l1_ratio < 1 and l2_scale > 0:
+        l2_alpha = l2_scale / (1.0 - l1_ratio)
+        top, bottom = min(top, l2_alpha / eps), min(bottom, l2_alpha * eps)
+    if not np.isfinite(top):
+        top = largest / (weight_sum * RIDGE_GRID_L1_RATIO)
+        bottom = top * eps
+    return np.geomspace(top, bottom, num=n_alphas)
 
 
 def float_type_for_path(X):
@@ -242,7 +243,34 @@ def logistic_path(X, y_encoded, n_classes, sample_weight, alphas, l1_ratio, *, f
         )
         coefs[..., i] = coef
         intercepts[:, i] = intercept
+    if not np.any(coefs[..., -1]):
+        _warn_if_zero_is_not_optimal(X, y_encoded, n_classes, sample_weight, alphas[-1],
+                                     l1_ratio, fit_intercept)
     return coefs, intercepts
+
+
+def _warn_if_zero_is_not_optimal(X, y_encoded, n_classes, sample_weight, alpha, l1_ratio,
+                                 fit_intercept):
+    """Warn when the solver left every weight at zero where the optimum has nonzero weights.
+
+    Zero weights are optimal exactly when ``alpha * l1_ratio >= max |gradient at zero| /
+    sum(s)``. Below half that threshold they are not, and all-zero weights can only mean that
+    the solver lost its precision: this happens to features of extreme scale (``X * 1e-150``),
+    where the logistic solver's steps vanish in rounding.
+    """
+    gradient = logistic_gradient_at_zero(X, y_encoded, n_classes, sample_weight, fit_intercept)
+    weight_sum = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+    threshold = np.max(np.abs(gradient), initial=0.0) / weight_sum
+    if alpha * l1_ratio < 0.5 * threshold:
+        std = np.sqrt(largest_feature_variance(X, sample_weight, fit_intercept))
+        warnings.warn(
+            f"Every weight is zero at alpha={alpha:.3g}, where the optimality conditions "
+            "require nonzero weights: the logistic solver lost its precision, as it does on "
+            f"features of extreme scale (the largest feature standard deviation is {std:.3g})."
+            " Standardize X (for example with sklearn.preprocessing.StandardScaler).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 @validate_params(
@@ -293,13 +321,15 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
         Share of the L1 term in the penalty, in [0, 1].
 
     alphas : int or array-like of shape (n_alphas,), default=100
-        Number of alphas on a log grid from ``alpha_max`` (the smallest alpha at which every
-        weight is zero) down to ``eps * alpha_max``, or the alphas themselves (positive;
-        sorted decreasing). For ``l1_ratio=0`` no alpha zeroes the weights, and
-        ``alpha_max`` is computed as for ``l1_ratio=1e-3`` (glmnet's convention).
+        Number of alphas on the automatic log grid (see Notes), or the alphas themselves
+        (positive; sorted decreasing). For ``l1_ratio=1`` the grid runs from ``alpha_max``,
+        the smallest alpha at which every weight is zero, down to ``eps * alpha_max``, as
+        scikit-learn's.
 
     eps : float, default=1e-3
-        Length of the automatic grid, ``alpha_min / alpha_max``.
+        How weak the penalty is at the small end of the automatic grid: the L1 part at
+        ``eps`` times its ``alpha_max``, the L2 part shrinking the largest-variance feature
+        by a factor ``1 - eps``.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights of the samples in the mean loss.
@@ -330,11 +360,30 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
 
     Notes
     -----
-    The L1 penalty is scale equivariant (features times ``c`` give the same path at alphas
-    times ``c``), the L2 penalty is not: on features tiny next to the target, the automatic
-    grid, set by the L1 part, can shrink every weight to nearly zero at every alpha; a
-    ``UserWarning`` then says so (standardize X, or give the alphas). Float32 X whose squares
-    overflow float32 (values of about 1e18 and beyond) is solved in float64.
+    The automatic grid covers the range of both penalties. The L1 part keeps every weight at
+    zero once ``alpha * l1_ratio >= max_j |x_j^T s r| / sum(s)`` (``r`` the residual of the
+    intercept-only model), that alpha ``a1``, and scales with the target's units; its range
+    is ``[eps * a1, a1]``, the grid of glmnet and scikit-learn (Friedman, Hastie and
+    Tibshirani (2010), "Regularization paths for generalized linear models via coordinate
+    descent", J. Stat. Softw. 33(1)). The L2 part shrinks a feature of variance ``v`` by
+    ``v / (v + alpha (1 - l1_ratio))`` whatever the target (Hoerl and Kennard (1970), "Ridge
+    regression: biased estimation for nonorthogonal problems", Technometrics 12(1)): with
+    ``a2 = c * v_max / (1 - l1_ratio)``, ``v_max`` the largest feature variance and ``c``
+    the loss's curvature at zero weights (1 for least squares, 1/4 for the log-loss), its
+    range is ``[eps * a2, a2 / eps]``, from a shrinkage by ``1 - eps`` to one by about
+    ``eps``. The grid runs on a log scale from the smaller of the two tops (above either,
+    the model is nearly constant) to the smaller of the two bottoms (below both, neither
+    penalty does much). So the Lasso keeps scikit-learn's grid, and the ridge grid
+    (``l1_ratio=0``) depends on ``X`` only: a target ``y * c`` gives the same alphas and
+    weights times ``c``. glmnet gets that invariance by standardizing ``y``, which changes
+    its objective for ``0 < l1_ratio < 1``; here the objective stays the one above, whose
+    penalty for such l1_ratios is not invariant to the units of ``y``, and the grid covers
+    whichever penalty matters at their scale.
+
+    Float32 X whose squares overflow float32 (values of about 1e18 and beyond) is solved in
+    float64. When the log-loss path ends with every weight at zero where the optimality
+    conditions require nonzero weights (the solver lost its precision, as on features of
+    extreme scale), a ``UserWarning`` asks to standardize X.
 
     See Also
     --------
@@ -365,8 +414,9 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
         y = check_array(y, ensure_2d=False, dtype=X.dtype, input_name="y")
         if isinstance(alphas, int):
             gradient = squared_error_gradient_at_zero(X, y, sample_weight, fit_intercept)
-            alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
-            warn_if_grid_degenerate(X, sample_weight, alphas, l1_ratio, fit_intercept)
+            alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps, l2_scale=(
+                LOSS_CURVATURE[loss]
+                * largest_feature_variance(X, sample_weight, fit_intercept)))
         coefs, intercepts = squared_error_path(
             X, y, sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
             max_iter=max_iter,
@@ -380,8 +430,8 @@ def enet_path(X, y, *, loss="squared_error", l1_ratio=0.5, alphas=100, eps=1e-3,
     if isinstance(alphas, int):
         gradient = logistic_gradient_at_zero(X, y_encoded, n_classes, sample_weight,
                                              fit_intercept)
-        alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps)
-        warn_if_grid_degenerate(X, sample_weight, alphas, l1_ratio, fit_intercept)
+        alphas = alpha_grid(gradient, weight_sum, l1_ratio, alphas, eps, l2_scale=(
+            LOSS_CURVATURE[loss] * largest_feature_variance(X, sample_weight, fit_intercept)))
     coefs, intercepts = logistic_path(
         X, y_encoded, n_classes,
         sample_weight, alphas, l1_ratio, fit_intercept=fit_intercept, tol=tol,
