@@ -43,6 +43,9 @@ _MAX_HALVINGS = 40
 _MIN_WORKING_SET = 100
 # Inner problems are solved until their KKT violation is this fraction of the outer one.
 _INNER_FORCING = 0.3
+# ... or until their duality gap is this fraction of the gap at the current iterate
+# (inexact Newton: the model problem is solved as finely as the outer iteration needs).
+_INNER_RELATIVE_GAP = 0.1
 
 
 # NumPy versions of logsumexp and softmax: scipy.special's pay an array-API dispatch on
@@ -200,7 +203,7 @@ def _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst_violation,
     # Solve the model's weighted Elastic-Net problem to a fraction of the outer violation.
     w_new, new_intercept = solve_weighted_enet(
         X_ws, v, response, w_old.copy(), intercept[block], problem.l1, problem.l2,
-        problem.fit_intercept, _INNER_FORCING * worst_violation, rng,
+        problem.fit_intercept, _INNER_FORCING * worst_violation, rng, _INNER_RELATIVE_GAP,
     )
 
     step = w_new - w_old
