@@ -13,15 +13,20 @@ generalized linear models via coordinate descent", J. Stat. Softw. 33(1)): an ou
 problem, and the elastic-net penalised least-squares problem is solved by coordinate descent.
 Here the coordinate descent is scikit-learn's compiled routines
 (:mod:`skreg.linear._weighted_enet`), on the Gram matrix of the working set while it is
-small. For ``K > 2`` classes each outer iteration takes one Newton step per class (the
-exact diagonal block of the Hessian, as glmnet does). A backtracking (Armijo) line search on
+small. For ``K > 2`` classes each outer iteration takes one Newton step over all classes
+(the full softmax Hessian, :mod:`skreg.linear._multinomial_newton`) while ``K`` times the
+working set is small, else one step per class (the diagonal blocks, as glmnet does). A
+backtracking (Armijo) line search on
 the true objective makes every step decrease it (Lee, Sun & Saunders 2014, "Proximal Newton-type
 methods for minimizing composite functions", SIAM J. Optim. 24(3)).
 
 Working sets (as in Massias, Gramfort & Salmon 2018, "Celer", and skglm): each Newton step
 only moves the features that currently break the optimality conditions, plus those already
 non-zero; the optimality conditions are checked on every feature before each step, so
-features left out are never left wrong.
+features left out are never left wrong. Off the Gram matrix (large or sparse working sets)
+each model problem is solved inexactly, as skglm's and celer's inner solvers are: until its
+duality gap is a tenth of the gap at the current iterate, so that early Newton steps cost a
+few epochs and the accuracy of the model grows with that of the outer iteration.
 """
 
 import warnings
