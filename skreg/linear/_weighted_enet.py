@@ -7,14 +7,19 @@ The inner problem of each proximal Newton step of :mod:`skreg.linear._logistic_s
 solved by scikit-learn's coordinate-descent routines (``sklearn.linear_model._cd_fast``),
 which have no intercept and no per-sample weights in the dense case. Three layouts:
 
-- Gram (up to ``GRAM_MAX_FEATURES`` columns, dense or sparse): the weighted, centred Gram
-  matrix ``Q = X_c' V X_c`` and ``q = X_c' V z_c``; the intercept is profiled out exactly by
-  the weighted centring, and each epoch costs ``O(m^2)`` whatever ``n``.
+- Gram (dense data up to ``GRAM_MAX_FEATURES`` columns; sparse data while the ``m x m``
+  matrix holds fewer entries than the columns): the weighted, centred Gram matrix
+  ``Q = X_c' V X_c`` and ``q = X_c' V z_c``; the intercept is profiled out exactly by the
+  weighted centring, and each epoch costs ``O(m^2)`` whatever ``n``.
 - dense, more columns: rows scaled by ``sqrt(v)`` after weighted centring (the same trick
   as scikit-learn's weighted ``ElasticNet``).
-- sparse, more columns: the sparse routine takes the weights itself; centring a sparse
-  matrix inside it would cost ``O(n)`` per coordinate update, so the intercept is instead
-  updated in closed form between coordinate-descent calls (exact block minimisation).
+- sparse, otherwise: the sparse routine takes the weights itself; centring a sparse matrix
+  inside it would cost ``O(n)`` per coordinate update, so the intercept is one more
+  coordinate, a constant column (:func:`_solve_sparse`).
+
+Off the Gram path the solves may stop at a duality gap relative to their starting gap
+(``relative_gap``), the inexact inner solves of skglm and celer (Massias, Gramfort & Salmon
+2018, "Celer: a fast solver for the Lasso with dual extrapolation", ICML).
 """
 
 import warnings
