@@ -144,3 +144,18 @@ def test_defaults_end_within_1e5_of_the_optimum(name, alpha, l1_ratio):
                                    max_iter=10_000).fit(X, y)
     best = objective(optimum, X, y)
     assert objective(model, X, y) - best <= 1e-5 * best
+
+
+def test_anderson_extrapolation_finds_the_limit_of_a_linear_iteration():
+    # Coordinate descent near the solution is an affine contraction w <- A w + c; with one
+    # more difference than dimensions, the extrapolation is its fixed point.
+    rng = np.random.default_rng(0)
+    A = 0.9 * np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    c = rng.standard_normal(3)
+    iterates = [np.zeros(3)]
+    for _ in range(4):
+        iterates.append(A @ iterates[-1] + c)
+    limit = np.linalg.solve(np.eye(3) - A, c)
+    np.testing.assert_allclose(_weighted_enet._anderson(iterates), limit, rtol=1e-6)
+    assert np.linalg.norm(iterates[-1] - limit) > 0.1
+    assert _weighted_enet._anderson([np.ones(3)] * 4) is None
