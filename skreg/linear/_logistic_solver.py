@@ -25,7 +25,7 @@ only moves the features that currently break the optimality conditions, plus tho
 non-zero; the optimality conditions are checked on every feature before each step, so
 features left out are never left wrong. Off the Gram matrix (large or sparse working sets)
 each model problem is solved inexactly, as skglm's and celer's inner solvers are: until its
-duality gap is a tenth of the gap at the current iterate, so that early Newton steps cost a
+duality gap is 0.3 times the gap at the current iterate, so that early Newton steps cost a
 few epochs and the accuracy of the model grows with that of the outer iteration.
 """
 
@@ -51,7 +51,7 @@ _MIN_WORKING_SET = 100
 _INNER_FORCING = 0.3
 # ... or until their duality gap is this fraction of the gap at the current iterate
 # (inexact Newton: the model problem is solved as finely as the outer iteration needs).
-_INNER_RELATIVE_GAP = 0.1
+_INNER_RELATIVE_GAP = 0.3
 
 
 # NumPy versions of logsumexp and softmax: scipy.special's pay an array-API dispatch on

@@ -39,7 +39,7 @@ GRAM_MAX_FEATURES = 1000
 # epochs per call stop inexact (relative-gap) solves soon after their target; solves to
 # an absolute target check less often.
 _EPOCHS_PER_CALL = 20
-_EPOCHS_PER_CALL_INEXACT = 5
+_EPOCHS_PER_CALL_INEXACT = 10
 # Iterates (one per call) combined by Anderson extrapolation in inexact solves; 0: none.
 _ANDERSON_MEMORY = 5
 _MAX_EPOCHS = 5_000
