@@ -15,6 +15,10 @@ Sections (``--sections``; all by default):
   SparseLogisticRegression each in a fresh Python process: the first fit (skglm's includes its
   numba compilation) and the steady state. Targets: first fit faster than skglm's, steady state
   within 2x. Skipped when skglm is absent.
+- ``sparse``: when skglm is installed, L1 fits on a planted sparse logistic model (n=20,000,
+  p=50,000, density 0.001, CSC) at alpha_max/10, /30 and /100, each library at the loosest
+  tolerance that ends within a relative 1e-6 of the optimum; steady state (skglm compiled
+  beforehand), alternating pairs. Target: skreg <= 1.0x skglm's time.
 
 Times are CPU seconds of this process (wall seconds in fresh processes for skglm), with BLAS
 limited to one thread: CPU time is what the fit costs, and it is far less disturbed than wall
@@ -28,7 +32,7 @@ the same grid and folds, target <= 1.0. Each pair shares one grid, ElasticNet*CV
 grid for l1_ratio=0.5. The alphas each pair chooses are printed beside the times.
 
 Run:  python benchmarks/bench_linear.py [--quick] [--min-pairs N] [--sections ...]
-(sections fit solver skglm cv; about 4 minutes for the fit section and as much for the cv
+(sections fit solver skglm sparse cv; about 4 minutes for the fit section and as much for the cv
 section; --quick runs small problems, as a sanity check only: fixed costs dominate there)
 """
 
@@ -116,7 +120,8 @@ def scikit_learn_regressor(alpha, l1_ratio, n_samples):
 
 def scikit_learn_classifier(alpha, l1_ratio, n_samples):
     """What ElasticNetClassifier delegates to at l1_ratio=0, with the same (default) settings."""
-    return LogisticRegression(C=1 / (n_samples * alpha), solver="lbfgs", max_iter=1000, tol=1e-4)
+    # ElasticNetClassifier's default tol (1e-5) is passed on to L-BFGS.
+    return LogisticRegression(C=1 / (n_samples * alpha), solver="lbfgs", max_iter=1000, tol=1e-5)
 
 
 def fit_seconds(estimator, X, y):
@@ -226,15 +231,8 @@ def logistic_objective(coef, intercept, X, y, alpha, l1_ratio):
             + 0.5 * alpha * (1 - l1_ratio) * np.sum(coef**2))
 
 
-def solver_problems(quick):
-    """(name, X, y, alphas): standardized breast cancer, make_classification, sparse text-like."""
-    X, y = load_breast_cancer(return_X_y=True)
-    problems = [("breast_cancer", StandardScaler().fit_transform(X), y, (0.01, 0.001))]
-    n, p = (500, 50) if quick else (2_000, 200)
-    X, y = make_classification(n, p, n_informative=p // 10, random_state=0)
-    problems.append((f"make_classification({n}, {p})", StandardScaler().fit_transform(X), y,
-                     (0.01, 0.001)))
-    n, p, density = (2_000, 5_000, 0.005) if quick else (20_000, 50_000, 0.001)
+def planted_sparse_problem(n, p, density):
+    """Text-like CSR data, labels of a planted sparse logistic model, and alpha_max (L1)."""
     rng = np.random.default_rng(0)
     n_nonzero = round(density * n * p)
     X = sparse.csr_array(
@@ -250,7 +248,19 @@ def solver_problems(quick):
     signal = X @ true_coef
     y = (signal + rng.standard_normal(n) * signal.std() > 0).astype(int)
     # alpha_max of the L1 problem (no weight non-zero above it) sets the scale.
-    alpha_max = np.abs(X.T @ (y - y.mean())).max() / n
+    return X, y, np.abs(X.T @ (y - y.mean())).max() / n
+
+
+def solver_problems(quick):
+    """(name, X, y, alphas): standardized breast cancer, make_classification, sparse text-like."""
+    X, y = load_breast_cancer(return_X_y=True)
+    problems = [("breast_cancer", StandardScaler().fit_transform(X), y, (0.01, 0.001))]
+    n, p = (500, 50) if quick else (2_000, 200)
+    X, y = make_classification(n, p, n_informative=p // 10, random_state=0)
+    problems.append((f"make_classification({n}, {p})", StandardScaler().fit_transform(X), y,
+                     (0.01, 0.001)))
+    n, p, density = (2_000, 5_000, 0.005) if quick else (20_000, 50_000, 0.001)
+    X, y, alpha_max = planted_sparse_problem(n, p, density)
     problems.append((f"sparse {n}x{p} density {density}", X, y,
                      (round(alpha_max / 4, 6), round(alpha_max / 16, 6))))
     return problems
@@ -405,6 +415,76 @@ def skglm_section(quick):
     print("target: skreg's first fit faster than skglm's; steady state within 2x of skglm's")
 
 
+# -- skglm (optional): sparse L1 fits in the steady state, at equal accuracy ------------------
+
+SPARSE_GAP = 1e-6
+SKREG_TOLS = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
+SKGLM_TOLS = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
+
+
+def _loosest_accurate(make, tols, X, y, alpha, best):
+    """Loosest tolerance whose fit ends within SPARSE_GAP of ``best``: (tol, gap)."""
+    for tol in tols:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = make(tol).fit(X, y)
+        gap = (logistic_objective(model.coef_, np.ravel(model.intercept_), X, y, alpha, 1.0)
+               - best) / best
+        if gap <= SPARSE_GAP:
+            break
+    return tol, gap
+
+
+def sparse_section(quick, min_pairs):
+    """ElasticNetClassifier vs skglm's SparseLogisticRegression, L1, planted sparse CSC data.
+
+    Each library at the loosest tolerance of its ladder that ends within a relative 1e-6 of
+    the optimum (the better of two tight solves); skglm compiled by a fit beforehand; CPU
+    seconds of alternating pairs. Target: skreg <= 1.0x skglm at every alpha.
+    """
+    import importlib.util
+
+    print("\n== Sparse L1 logistic regression, steady state: skreg vs skglm at objective gap "
+          f"<= {SPARSE_GAP:g}")
+    if importlib.util.find_spec("skglm") is None:
+        print("skglm is not installed: section skipped (pip install skglm; bench extra)")
+        return
+    from skglm import SparseLogisticRegression
+
+    n, p, density = (4_000, 10_000, 0.002) if quick else (20_000, 50_000, 0.001)
+    X, y, alpha_max = planted_sparse_problem(n, p, density)
+    X = sparse.csc_matrix(X)
+    print(f"planted {n}x{p} density {density} (CSC); CPU seconds, medians of alternating pairs\n"
+          f"{'alpha':>14s} {'nnz':>6s} {'skreg tol':>9s} {'gap':>8s} {'skreg s':>8s} "
+          f"{'skglm tol':>9s} {'gap':>8s} {'skglm s':>8s} {'ratio':>6s}")
+    SparseLogisticRegression(alpha=alpha_max / 2).fit(X, y)  # numba compilation
+    for divisor in (10, 30, 100):
+        alpha = alpha_max / divisor
+        makers = {
+            "skreg": lambda tol, alpha=alpha: ElasticNetClassifier(
+                alpha=alpha, l1_ratio=1.0, tol=tol, max_iter=10_000),
+            "skglm": lambda tol, alpha=alpha: SparseLogisticRegression(
+                alpha=alpha, tol=tol, max_iter=200, max_epochs=100_000),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            best = min(logistic_objective(m.coef_, np.ravel(m.intercept_), X, y, alpha, 1.0)
+                       for m in (makers["skreg"](1e-10).fit(X, y),
+                                 makers["skglm"](1e-12).fit(X, y)))
+        chosen_tols = {name: _loosest_accurate(make, SKREG_TOLS if name == "skreg"
+                                               else SKGLM_TOLS, X, y, alpha, best)
+                       for name, make in makers.items()}
+        ours, theirs = (makers[name](chosen_tols[name][0]) for name in ("skreg", "skglm"))
+        cpu, _, _, _ = time_case(ours, theirs, X, y, min_pairs, 5.0 if quick else 20.0)
+        ratio = np.median(cpu[0]) / np.median(cpu[1])
+        flag = "" if ratio <= 1.0 else "  > 1.0"
+        print(f"alpha_max/{divisor:<4d} {int(np.count_nonzero(ours.coef_)):6d} "
+              f"{chosen_tols['skreg'][0]:9.0e} {chosen_tols['skreg'][1]:8.1e} "
+              f"{np.median(cpu[0]):8.3f} {chosen_tols['skglm'][0]:9.0e} "
+              f"{chosen_tols['skglm'][1]:8.1e} {np.median(cpu[1]):8.3f} {ratio:6.2f}{flag}",
+              flush=True)
+
+
 CV_L1_RATIOS = [0.5, 1.0]
 
 
@@ -484,7 +564,7 @@ def run_cv(quick, min_pairs):
               f"{theirs_choice[0]:.4g}, {theirs_choice[1]:g}{flag}{note}", flush=True)
 
 
-SECTIONS = ("fit", "solver", "skglm", "cv")
+SECTIONS = ("fit", "solver", "skglm", "sparse", "cv")
 
 
 def main():
@@ -505,6 +585,8 @@ def main():
             solver_section(args.quick)
         if "skglm" in args.sections:
             skglm_section(args.quick)
+        if "sparse" in args.sections:
+            sparse_section(args.quick, args.min_pairs or (1 if args.quick else 3))
         if "cv" in args.sections:
             run_cv(args.quick, args.min_pairs or (1 if args.quick else 2))
     print(f"\ntotal {time.perf_counter() - start:.0f} s; ratio = skreg / scikit-learn median "

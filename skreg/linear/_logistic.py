@@ -35,7 +35,9 @@ class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, 
       glmnet. An outer Newton (IRLS) loop replaces the log-loss by its quadratic expansion;
       the resulting weighted Elastic-Net least-squares problem is solved by scikit-learn's
       compiled coordinate descent on a working set of features, and a line search makes
-      every step decrease the objective. Multiclass problems take one Newton step per class.
+      every step decrease the objective. Multiclass problems take one Newton step over all
+      classes (the full softmax Hessian on the working set) while it is small, one per
+      class otherwise.
     - ``l1_ratio=0`` or ``alpha=0`` (smooth problem): scikit-learn's
       :class:`~sklearn.linear_model.LogisticRegression` with ``solver="lbfgs"`` and
       ``C = 1 / (n_samples * alpha)``.
@@ -62,7 +64,7 @@ class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, 
         each) when ``l1_ratio > 0``, L-BFGS iterations otherwise. A ``ConvergenceWarning``
         says when they were not enough.
 
-    tol : float, default=1e-4
+    tol : float, default=1e-5
         Stopping tolerance. With ``l1_ratio > 0``: the fit stops once no optimality (KKT)
         condition of the objective is violated by more than ``tol`` times the largest
         gradient of the mean log-loss in a weight at the null model (all weights zero,
@@ -70,7 +72,10 @@ class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, 
         smallest ``alpha`` whose solution has no non-zero weight. The condition of a weight
         ``w`` with gradient ``g`` of the smooth part is ``|g + alpha * l1_ratio * sign(w)| =
         0`` if ``w != 0`` and ``|g| <= alpha * l1_ratio`` otherwise; an intercept's is a zero
-        gradient. With ``l1_ratio=0``: L-BFGS's tolerance on the projected gradient.
+        gradient. With ``l1_ratio=0``: L-BFGS's tolerance on the projected gradient. The
+        default is tight enough that fits end within a relative ``1e-5`` of the optimal
+        objective (standardized breast cancer, wine, digits, ``make_classification``
+        problems), where ``1e-4`` could stop ``2e-4`` above it on nearly separable classes.
 
     Attributes
     ----------
@@ -170,7 +175,7 @@ class ElasticNetClassifier(CallbackSupportMixin, DocLinkMixin, ClassifierMixin, 
         fit_intercept=True,
         class_weight=None,
         max_iter=1000,
-        tol=1e-4,
+        tol=1e-5,
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio

@@ -13,15 +13,20 @@ generalized linear models via coordinate descent", J. Stat. Softw. 33(1)): an ou
 problem, and the elastic-net penalised least-squares problem is solved by coordinate descent.
 Here the coordinate descent is scikit-learn's compiled routines
 (:mod:`skreg.linear._weighted_enet`), on the Gram matrix of the working set while it is
-small. For ``K > 2`` classes each outer iteration takes one Newton step per class (the
-exact diagonal block of the Hessian, as glmnet does). A backtracking (Armijo) line search on
+small. For ``K > 2`` classes each outer iteration takes one Newton step over all classes
+(the full softmax Hessian, :mod:`skreg.linear._multinomial_newton`) while ``K`` times the
+working set is small, else one step per class (the diagonal blocks, as glmnet does). A
+backtracking (Armijo) line search on
 the true objective makes every step decrease it (Lee, Sun & Saunders 2014, "Proximal Newton-type
 methods for minimizing composite functions", SIAM J. Optim. 24(3)).
 
 Working sets (as in Massias, Gramfort & Salmon 2018, "Celer", and skglm): each Newton step
 only moves the features that currently break the optimality conditions, plus those already
 non-zero; the optimality conditions are checked on every feature before each step, so
-features left out are never left wrong.
+features left out are never left wrong. Off the Gram matrix (large or sparse working sets)
+each model problem is solved inexactly, as skglm's and celer's inner solvers are: until its
+duality gap is 0.3 times the gap at the current iterate, so that early Newton steps cost a
+few epochs and the accuracy of the model grows with that of the outer iteration.
 """
 
 import warnings
@@ -31,6 +36,7 @@ from scipy import sparse
 from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
 
+from skreg.linear._multinomial_newton import fits_full_newton, multinomial_newton_model
 from skreg.linear._weighted_enet import solve_weighted_enet
 
 # Smallest curvature p * (1 - p) used in the Newton model. glmnet clamps the fitted
@@ -43,6 +49,9 @@ _MAX_HALVINGS = 40
 _MIN_WORKING_SET = 100
 # Inner problems are solved until their KKT violation is this fraction of the outer one.
 _INNER_FORCING = 0.3
+# ... or until their duality gap is this fraction of the gap at the current iterate
+# (inexact Newton: the model problem is solved as finely as the outer iteration needs).
+_INNER_RELATIVE_GAP = 0.3
 
 
 # NumPy versions of logsumexp and softmax: scipy.special's pay an array-API dispatch on
@@ -191,8 +200,7 @@ def _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst_violation,
     probabilities = _probabilities(eta, problem.binary)[:, block]
     gradient = probabilities - problem.onehot[:, block]
     curvature = np.maximum(probabilities * (1.0 - probabilities), _MIN_CURVATURE)
-    sw = problem.sw
-    v = sw * curvature
+    v = problem.sw * curvature
     # Working response z = eta - g / h of the weighted least-squares model (IRLS).
     response = eta[:, block] - gradient / curvature
 
@@ -200,35 +208,62 @@ def _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst_violation,
     # Solve the model's weighted Elastic-Net problem to a fraction of the outer violation.
     w_new, new_intercept = solve_weighted_enet(
         X_ws, v, response, w_old.copy(), intercept[block], problem.l1, problem.l2,
+        problem.fit_intercept, _INNER_FORCING * worst_violation, rng, _INNER_RELATIVE_GAP,
+    )
+    intercept_step = new_intercept - intercept[block] if problem.fit_intercept else 0.0
+    return _line_search(problem, coef, intercept, eta, np.array([block]), ws, X_ws,
+                        (w_new - w_old)[None, :], np.array([intercept_step]),
+                        (problem.sw * gradient)[:, None])
+
+
+def _all_classes_step(problem, coef, intercept, eta, ws, X_ws, worst_violation, rng):
+    """One proximal Newton step on every class at once (the full multinomial Hessian)."""
+    probabilities = _probabilities(eta, problem.binary)
+    residual = problem.sw[:, None] * (probabilities - problem.onehot)
+    w_old = coef[:, ws]
+    w_new, new_intercept = multinomial_newton_model(
+        X_ws, problem.sw, probabilities, residual, w_old, intercept, problem.l1, problem.l2,
         problem.fit_intercept, _INNER_FORCING * worst_violation, rng,
     )
+    return _line_search(problem, coef, intercept, eta, np.arange(problem.n_classes), ws, X_ws,
+                        w_new - w_old, new_intercept - intercept, residual)
 
-    step = w_new - w_old
-    intercept_step = new_intercept - intercept[block] if problem.fit_intercept else 0.0
-    if not np.any(step) and intercept_step == 0:
+
+def _line_search(problem, coef, intercept, eta, blocks, ws, X_ws, step, intercept_step,
+                 residual):
+    """Backtracking (Armijo) search along a step of the rows ``blocks`` of ``coef``.
+
+    ``step`` (len(blocks), m) moves ``coef[blocks][:, ws]``, ``intercept_step`` the
+    intercepts of those blocks; ``residual`` is the gradient of the loss in their scores.
+    Updates ``coef``, ``intercept`` and ``eta`` in place; returns whether the step moved.
+    """
+    if not np.any(step) and not np.any(intercept_step):
         return False
-    direction = (_dot(X_ws, step) if ws.size else np.zeros(sw.size)) + intercept_step
-    penalty_old = _penalty(w_old, problem.l1, problem.l2)
+    rows = np.ix_(blocks, ws)
+    w_old = coef[rows]
+    w_new = w_old + step
+    direction = (_dot(X_ws, step.T) if ws.size else 0.0) + intercept_step
+    direction = np.broadcast_to(direction, (eta.shape[0], blocks.size))
     # The penalty's change summed term by term: the difference of the two totals would lose
     # the small changes of the last iterations to rounding.
-    decrease = float((sw * gradient) @ direction) + _penalty_change(
+    decrease = float(np.sum(residual * direction)) + _penalty_change(
         w_old, w_new, problem.l1, problem.l2
     )
     if decrease >= 0:
         return False
-    objective = problem.loss(eta) + penalty_old
+    objective = problem.loss(eta) + _penalty(w_old, problem.l1, problem.l2)
     rounding = 16 * np.finfo(float).eps * abs(objective)
     trial = eta.copy()
     t = 1.0
     for _ in range(_MAX_HALVINGS):
-        trial[:, block] = eta[:, block] + t * direction
+        trial[:, blocks] = eta[:, blocks] + t * direction
         w_trial = w_old + t * step
         value = problem.loss(trial) + _penalty(w_trial, problem.l1, problem.l2)
         if value <= objective + _ARMIJO * t * decrease + rounding:
-            coef[block, ws] = w_trial
+            coef[rows] = w_trial
             if problem.fit_intercept:
-                intercept[block] += t * intercept_step
-            eta[:, block] = trial[:, block]
+                intercept[blocks] += t * intercept_step
+            eta[:, blocks] = trial[:, blocks]
             return True
         t *= 0.5
     return False
@@ -342,8 +377,12 @@ def _logistic_enet_solve(
         ws = _working_set(feature_violation.max(axis=0), support, ws_size)
         X_ws = X[:, ws]
         moved = False
-        for block in range(n_blocks):
-            moved |= _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst, rng)
+        if not problem.binary and fits_full_newton(n_samples, n_blocks, ws.size):
+            moved = _all_classes_step(problem, coef, intercept, eta, ws, X_ws, worst, rng)
+        else:
+            for block in range(n_blocks):
+                moved |= _block_step(problem, coef, intercept, eta, block, ws, X_ws, worst,
+                                     rng)
         n_iter += 1
         if not problem.binary:
             shift = _penalty_minimising_shift(coef, problem.l1, problem.l2)
