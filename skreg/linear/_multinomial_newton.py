@@ -19,9 +19,9 @@ duality gap needs without forming those rows.
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model._cd_fast import enet_coordinate_descent_gram
 
 from skreg.linear._weighted_enet import GRAM_MAX_FEATURES, _coordinate_descent
+from skreg.utils._sklearn_private import enet_coordinate_descent_gram
 
 # Largest n * K * m of the coupling matrix built below (float64: 80 MB).
 MAX_COUPLING_ENTRIES = 10_000_000
