@@ -14,6 +14,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -136,3 +137,44 @@ def test_squared_error_path_and_cv_are_the_same_on_the_fallback(public_only, l1_
         assert_allclose(public, private, rtol=1e-6, atol=1e-8)
     assert models[1].alpha_ == models[0].alpha_
     assert_allclose(models[1].coef_, models[0].coef_, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.sklearn_fallback
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fallback_duality_gap_at_zero_epochs_is_the_routines(weighted):
+    # The inexact sparse solves ask for the gap at their starting point with max_iter=0,
+    # which the public ElasticNet cannot run.
+    if not _sklearn_private.PRIVATE_SOLVERS:
+        pytest.skip("needs scikit-learn's compiled routine as the reference")
+    rng = np.random.default_rng(0)
+    X = sparse.csc_matrix(rng.normal(size=(50, 8)) * (rng.random((50, 8)) < 0.5))
+    y, w = rng.normal(size=50), 0.1 * rng.normal(size=8)
+    sample_weight = rng.uniform(0.5, 2.0, size=50) if weighted else np.ones(50)
+    for alpha, beta in [(0.5, 0.3), (5.0, 0.0), (0.01, 1.0)]:
+        with warnings.catch_warnings():  # zero epochs: "did not converge", by design
+            warnings.simplefilter("ignore")
+            private = _sklearn_private.sparse_enet_coordinate_descent(
+                w.copy(), alpha, beta, X.data, X.indices, X.indptr, y, sample_weight,
+                np.zeros(8), 0, 1e-4, np.random.RandomState(0))
+        public = _sklearn_private._public_solve(
+            w.copy(), alpha, beta, X, y, 0, 1e-4, 50, sample_weight=sample_weight)
+        assert public[1] == pytest.approx(private[1], rel=1e-10)
+        assert public[2] == pytest.approx(private[2], rel=1e-12)
+
+
+@pytest.mark.sklearn_fallback
+def test_sparse_text_like_classifier_is_the_same_on_the_fallback(public_only):
+    # Many sparse columns: the inexact (relative-gap) sparse solves, not the Gram path.
+    rng = np.random.default_rng(0)
+    X = sparse.random_array((200, 1500), density=0.02, format="csc", rng=rng,
+                            data_sampler=rng.standard_normal)
+    coef = np.zeros(1500)
+    coef[rng.choice(1500, size=30, replace=False)] = 3 * rng.standard_normal(30)
+    y = (X @ coef + 0.5 * rng.standard_normal(200) > 0).astype(int)
+    models = []
+    for on in (False, True):
+        public_only(on)
+        models.append(ElasticNetClassifier(alpha=0.002, l1_ratio=1.0, tol=1e-9).fit(X, y))
+    assert np.count_nonzero(models[0].coef_) > 5
+    assert_allclose(models[1].coef_, models[0].coef_, rtol=1e-5, atol=1e-7)
+    assert_allclose(models[1].intercept_, models[0].intercept_, rtol=1e-5, atol=1e-7)
