@@ -225,6 +225,15 @@ _WRITER = textwrap.dedent("""
 """)
 
 
+def _default_sigint():
+    """In the child: Ctrl-C as in a terminal, whatever the test runner inherited.
+
+    A shell starts background jobs with SIGINT ignored (``make test &``), and a Python
+    started with SIGINT ignored never installs its KeyboardInterrupt handler.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _read_line(process, timeout=60):
     ready, _, _ = select.select([process.stdout], [], [], timeout)
     assert ready, "the writer did not answer"
@@ -254,7 +263,8 @@ def test_ctrl_c_while_writing_leaves_a_whole_report(tmp_path):
     out = tmp_path / "report"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     process = subprocess.Popen([sys.executable, str(script), str(out)], env=env, text=True,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               preexec_fn=_default_sigint)
     rng = np.random.default_rng(0)
     try:
         assert _read_line(process) == "ready"
@@ -339,7 +349,8 @@ def test_ctrl_c_during_the_cli_study_keeps_the_old_report(ridge, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "skreg.study", str(data), "--target", "y", "--estimator", "net",
          "--n-jobs", "1", "--out", str(out)],
-        env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint)
     try:
         assert _read_line(process).startswith("data.csv: target 'y', regression")
         time.sleep(1.0)  # into the fits
