@@ -133,18 +133,19 @@ for ax, (title, study) in zip(axes, [("neural net", net_study),
                                      ("linear model", linear_study)], strict=True):
     table = study.verdicts_
     rows = range(len(table))
-    ax.errorbar(table["gain"], rows, fmt="o", color="C0", capsize=3,
-                xerr=[table["gain"] - table["ci_low"], table["ci_high"] - table["gain"]])
+    below = table["gain"] - table["ci_low"]
+    above = table["ci_high"] - table["gain"]
+    ax.errorbar(table["gain"], rows, xerr=[below, above], fmt="o", capsize=3)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(list(rows), [f"{name} ({verdict})" for name, verdict in
-                               zip(table["regularizer"], table["verdict"], strict=True)])
+    names, verdicts = table["regularizer"], table["verdict"]
+    labels = [f"{n} ({v})" for n, v in zip(names, verdicts, strict=True)]
+    ax.set_yticks(list(rows), labels)
     ax.invert_yaxis()
     ax.set_title(f"{title}: baseline accuracy {study.baseline_score_:.3f}")
     ax.set_xlabel("gain in accuracy over the baseline")
-    # What the figure shows: "no evidence" exactly where the interval holds zero, at least.
-    for _, row in table.iterrows():
-        if row["ci_low"] <= 0 <= row["ci_high"]:
-            assert row["verdict"] == "no evidence"
+    # What the figure shows: an interval that holds zero is "no evidence".
+    holds_zero = (table["ci_low"] <= 0) & (table["ci_high"] >= 0)
+    assert (table.loc[holds_zero, "verdict"] == "no evidence").all()
 fig.tight_layout()
 plt.show()
 

@@ -222,21 +222,22 @@ def test_display_draws_into_given_axes(study):
 def test_repr_html_shows_the_verdict_and_table(study):
     html = study._repr_html_()
     assert study.verdict().split(",")[0] in html
-    for name in study.results_["regularizer"].unique():
+    for name in ["baseline", *study.verdicts_["regularizer"]]:
         assert f"<td>{name}</td>" in html
+    for verdict in study.verdicts_["verdict"]:
+        assert f"<td>{verdict}</td>" in html
     assert "<table" in html
     assert ("warnings_" in html) == bool(study.warnings_)
 
 
-def test_repr_html_prefers_verdicts_when_present(study):
-    import pandas as pd
-
-    study.verdicts_ = pd.DataFrame({"regularizer": ["x<y>"], "verdict": ["helps"]})
+def test_repr_html_escapes_what_it_shows(study):
+    scoring = study.scoring_
+    study.scoring_ = "score<X>"  # a user's scorer may be named anything
     try:
         html = study._repr_html_()
-        assert "x&lt;y&gt;" in html and "helps" in html
+        assert "score&lt;X&gt;" in html and "score<X>" not in html
     finally:
-        del study.verdicts_
+        study.scoring_ = scoring
 
 
 def test_cli_prints_one_warnings_line_and_lists_them_in_the_report(tmp_path, capsys,

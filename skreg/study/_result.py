@@ -249,9 +249,7 @@ class RegularizationStudy:
         """The verdict and the headline table, for a notebook cell ending in ``study``."""
         from html import escape
 
-        table = getattr(self, "verdicts_", None)  # the per-regularizer verdicts, when made
-        if table is None:
-            table = self.summary()
+        table = self.summary()  # the baseline, then each regularizer's verdict
         n_samples, n_features = (list(self.data_shape_) + [1])[:2]
         lines = [
             f"<p><b>{escape(type(self.estimator).__name__)}</b>: {n_samples} samples × "
@@ -269,10 +267,9 @@ class RegularizationStudy:
                          "</p>")
         return "\n".join(lines)
 
-    # Persistence: pickle, and skops.io, which cannot save a pandas DataFrame: results_ is
-    # stored as its columns (lists and numpy arrays) and rebuilt on loading.
-    # skops can save numpy arrays and lists but not a DataFrame: the tables (results_,
-    # verdicts_) are stored as {column: values} and rebuilt on load.
+    # Persistence (pickle, skops.io): skops can save numpy arrays and lists but not a
+    # DataFrame, so the tables (results_, verdicts_) are stored as {column: values} and
+    # rebuilt on load.
     _FRAMES = ("results_", "verdicts_")
 
     def __getstate__(self):
