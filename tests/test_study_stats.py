@@ -16,7 +16,8 @@ from skreg import (
     compare_regularizers,
 )
 from skreg.study._cli import headline
-from skreg.study._stats import corrected_ttest, cross_fold_choice, holm
+from skreg.study._stats import corrected_ttest, cross_fold_choice, holm, verdict
+from skreg.study._verdicts import unit_flags
 
 VERDICT_COLUMNS = ["regularizer", "kind", "best setting", "test score", "gain", "ci_low",
                    "ci_high", "p_value", "p_holm", "verdict", "flags", "n_settings"]
@@ -52,7 +53,20 @@ def test_corrected_ttest_by_hand():
     naive = stats.ttest_rel(differences, np.zeros(5))
     assert test.p_value > naive.pvalue
     assert corrected_ttest(np.zeros(4), 30, 10).p_value == 1.0
-    assert corrected_ttest(np.full(4, 0.1), 30, 10).p_value == 0.0
+
+
+def test_equal_differences_on_every_fold_are_no_evidence():
+    # One more wine right on each of 3 folds: the t statistic is infinite, but the folds
+    # measured no noise at all, so they cannot support a verdict (make demo's quick run).
+    test = corrected_ttest(np.full(3, 0.005), 120, 60)
+    assert test.gain == pytest.approx(0.005)
+    assert test.p_value == 1.0 and np.isnan(test.ci_low) and np.isnan(test.ci_high)
+    assert verdict(test.gain, holm([test.p_value])[0]) == "no evidence"
+    unit = {"test": test, "sweep": None, "rows": [{"best_epoch": np.nan, "n_iter": np.nan}],
+            "best": 0, "verdict": "no evidence"}
+    assert any("the same difference (+0.005) on every fold" in flag
+               for flag in unit_flags(unit, max_iter=None))
+    assert corrected_ttest(np.array([0.005, 0.005, 0.0051]), 120, 60).p_value < 0.05
 
 
 def test_holm_by_hand():

@@ -48,8 +48,9 @@ def corrected_ttest(differences, n_train, n_test, level=LEVEL):
         The mean difference, its two-sided ``1 - level`` confidence interval and the two-sided
         p-value of "no difference". The variance of the mean is ``(1/J + n_test/n_train)`` times
         the variance of the J differences (``1/J`` alone is the naive t-test), on J - 1 degrees
-        of freedom. Differences that are all equal give a zero-width interval: p-value 1 when
-        they are zero, 0 otherwise.
+        of freedom. Differences that are all equal leave the noise unmeasured (few folds, a
+        score of coarse resolution such as the accuracy on a small test fold): p-value 1, and
+        no interval (NaN) unless they are all zero.
     """
     differences = np.asarray(differences, dtype=float)
     n_folds = len(differences)
@@ -61,7 +62,12 @@ def corrected_ttest(differences, n_train, n_test, level=LEVEL):
     variance = np.var(differences, ddof=1) * (1.0 / n_folds + n_test / n_train)
     standard_error = float(np.sqrt(variance))
     if standard_error <= 1e-15 * max(1.0, abs(mean)):
-        return PairedTest(mean, mean, mean, 1.0 if mean == 0 else 0.0)
+        # No spread: the t statistic is infinite for any nonzero mean, which would call a
+        # one-row gain on every fold "significant". The folds measured no noise, so they
+        # give no evidence either way (unit_flags says so).
+        if mean == 0:
+            return PairedTest(0.0, 0.0, 0.0, 1.0)
+        return PairedTest(mean, np.nan, np.nan, 1.0)
     dof = n_folds - 1
     p_value = float(2 * stats.t.sf(abs(mean) / standard_error, dof))
     half = float(stats.t.ppf(1 - level / 2, dof)) * standard_error

@@ -76,6 +76,10 @@ def _numeric(values):
 def unit_flags(unit, max_iter):
     """A unit's flags: best strength at an edge of the grid, early stopping that never stopped."""
     flags = []
+    test = unit["test"]
+    if test.gain != 0 and np.isfinite(test.gain) and np.isnan(test.ci_low):
+        flags.append(f"the same difference ({test.gain:+.3g}) on every fold: the folds measure "
+                     "no noise, so no verdict (use more folds or n_repeats)")
     sweep, best = unit["sweep"], unit["rows"][unit["best"]]
     if sweep is not None and len(sweep.values) >= 3 and _numeric(sweep.values):
         gain = unit["test"].gain
