@@ -20,6 +20,8 @@ import numpy as np
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingGridSearchCV, ShuffleSplit, StratifiedShuffleSplit
 
+from skreg.study._scorers import fitted_scorers
+
 # screening="auto" screens tables of at least this many rows (quick mode: _AUTO_ROWS_QUICK).
 AUTO_ROWS, AUTO_ROWS_QUICK = 5_000, 2_000
 FACTOR = 3  # successive halving keeps the best third of the strengths at each rung
@@ -119,7 +121,7 @@ class ScreeningRows(_Screened):
         return float(search.cv_results_["n_resources"][self._last_rung(search)])
 
 
-def scorers(n_values):
+def record_scorers(n_values):
     """The screening record of a halving over ``n_values`` strengths, as extra scorers."""
     found = {"chosen": ChosenIndex()}
     for index in range(n_values):
@@ -160,3 +162,29 @@ def screened_rows(sweep, cv_results, candidate, n_folds, scored_row):
         "chosen": chosen, "n_chosen": counts.get(modal, 0),
     })
     return rows + [scored_row]
+
+
+def screen(search, screened, base, scorers, scoring, step, n_train, classifier,
+           random_state, n_folds, cv_results):
+    """The screened sweeps' rows: a halving search per sweep inside each outer fold.
+
+    One outer search per number of strengths (the halving's rungs depend on it), its
+    candidates the sweeps' grids: every fit is queued at once, as in the exhaustive search.
+    """
+    from skreg.study._study import _rows  # the study's rows, from an outer search
+
+    rows = []
+    for n_values in sorted({len(sweep.values) for sweep in screened}):
+        group = [sweep for sweep in screened if len(sweep.values) == n_values]
+        nested = screener(base, group[0], scoring, n_train, classifier, random_state)
+        extra = {"score": scorers["score"], **record_scorers(n_values)}
+        if step is not None:  # the fitted step of the halving's refit
+            extra.update(fitted_scorers("best_estimator" + (f"__{step}" if step else "")))
+        key = "screening" if len(group) == len(screened) else f"screening ({n_values} values)"
+        cv_results[key] = search({"param_grid": [sweep.grid() for sweep in group]}, nested,
+                                 extra)
+        scored = _rows([], cv_results[key], n_folds, first=[sweep.name for sweep in group])
+        for candidate, sweep in enumerate(group):
+            rows += screened_rows(sweep, cv_results[key], candidate, n_folds,
+                                  scored[candidate])
+    return rows

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from skreg.study import _grids, _screening, _verdicts
 from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
 from skreg.study._progress import FitWarningsSummary, StudyProgress, quiet_params, summarize
-from skreg.study._scorers import STILL_FALLING, FittedAttribute, LossTrend
+from skreg.study._scorers import STILL_FALLING, fitted_scorers
 
 _SUPPORTED = ("RegularizedNetClassifier, RegularizedNetRegressor, ElasticNetClassifier, "
               "ElasticNetRegressor, VectorQuantizer, or a Pipeline holding one of them")
@@ -286,14 +286,11 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     quick : bool, default=False
         Smaller default grids (two strengths per regularizer): a first look, or tests.
     screening : "auto", bool, default="auto"
-        Choose each regularizer's strength by successive halving (scikit-learn's
-        :class:`~sklearn.model_selection.HalvingGridSearchCV`, Jamieson and Talwalkar 2016)
-        inside each outer training fold, on growing subsamples of its training rows scored
-        on a held-out part of them; only the strength kept is refit on the whole training
-        fold and scored on the test fold. The choice stays nested, so the verdicts remain
-        honest; the strengths not kept get no full-size score (NaN in ``results_``, their
-        screening score in ``screening_score``). "auto" screens tables of 5,000 rows or more
-        (2,000 with ``quick``); False fits every strength on every fold at full size.
+        Choose each regularizer's strength inside each outer training fold by successive
+        halving (:class:`~sklearn.model_selection.HalvingGridSearchCV`) on subsamples of its
+        rows; only the strength kept is refit on the fold and scored (nested: the verdicts
+        stay honest). The others get NaN full-size scores and a ``screening_score``. "auto":
+        on from 5,000 rows (2,000 with ``quick``); False: every strength at full size.
     verbose : int, default=0
         0: silent. 1: one progress bar over every fit of the study, fits done / total and
         the time left (``tqdm.auto``: a widget in Jupyter, a line in a terminal), fed by
@@ -374,7 +371,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     max_iter, step = None, None
     if main:
         step = main[-1][:-2]
-        scorers.update(_fitted_scorers(step))
+        scorers.update(fitted_scorers(step))
         max_iter = base.get_params(deep=True).get(main[-1] + "max_iter")
 
     base.set_params(**quiet_params(parts))  # the study's bar is the only one
@@ -399,7 +396,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         cv_results = {"sweeps": search(grid)}
         rows = _rows(exhaustive, cv_results["sweeps"], len(splits))
         if screened:
-            rows += _screen(search, screened, base, scorers, scoring, step, n_train,
+            rows += _screening.screen(search, screened, base, scorers, scoring, step, n_train,
                             classifier, random_state, len(splits), cv_results)
             # Back in the order of the sweeps: the baseline, then each sweep's rows.
             rows = rows[:1] + [row for sweep in sweeps for row in rows[1:]
@@ -455,38 +452,6 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         warnings.warn(f"compare_regularizers: {summarize(progress.warnings)}; the list is in "
                       "study.warnings_.", FitWarningsSummary, stacklevel=2)
     return study
-
-
-def _fitted_scorers(step):
-    """Epochs run, epoch restored and loss trend of the fitted ``step``, as scorers."""
-    return {"n_iter": FittedAttribute(step, "n_iter_"),
-            "best_epoch": FittedAttribute(step, "best_epoch_"),
-            "loss_trend": LossTrend(step)}
-
-
-def _screen(search, screened, base, scorers, scoring, step, n_train, classifier,
-            random_state, n_folds, cv_results):
-    """The screened sweeps' rows: a halving search per sweep inside each outer fold.
-
-    One outer search per number of strengths (the halving's rungs depend on it), its
-    candidates the sweeps' grids: every fit is queued at once, as in the exhaustive search.
-    """
-    rows = []
-    for n_values in sorted({len(sweep.values) for sweep in screened}):
-        group = [sweep for sweep in screened if len(sweep.values) == n_values]
-        nested = _screening.screener(base, group[0], scoring, n_train, classifier,
-                                     random_state)
-        extra = {"score": scorers["score"], **_screening.scorers(n_values)}
-        if step is not None:  # the fitted step of the halving's refit
-            extra.update(_fitted_scorers("best_estimator" + (f"__{step}" if step else "")))
-        key = "screening" if len(group) == len(screened) else f"screening ({n_values} values)"
-        cv_results[key] = search({"param_grid": [sweep.grid() for sweep in group]}, nested,
-                                 extra)
-        scored = _rows([], cv_results[key], n_folds, first=[sweep.name for sweep in group])
-        for candidate, sweep in enumerate(group):
-            rows += _screening.screened_rows(sweep, cv_results[key], candidate, n_folds,
-                                             scored[candidate])
-    return rows
 
 
 def _rows(sweeps, cv_results, n_folds, first="baseline", kind=None):
