@@ -93,13 +93,16 @@ def test_results_keep_a_row_per_setting_with_the_screening_record(studies):
 
 
 def test_screened_study_plots_and_writes_its_report(studies, tmp_path):
-    import matplotlib
+    import matplotlib.pyplot as plt
 
-    matplotlib.use("Agg")
     _, screened = studies
     display = screened.plot()
-    labels = display.axes_.flat[0].get_legend_handles_labels()[1]
-    assert "screening (subsamples)" in labels
+    try:
+        labels = display.axes_.flat[0].get_legend_handles_labels()[1]
+        assert "screening (subsamples)" in labels
+        assert "strength kept per fold (test, CV)" in labels
+    finally:
+        plt.close(display.figure_)
     screened.to_html(tmp_path / "report")
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert "Screened by successive halving" in page
