@@ -158,7 +158,7 @@ def test_last_rung_keeps_two_strengths_and_a_third_of_large_folds():
     assert _screening.rungs(3, 600) == (600, 600)
 
 
-def test_cli_no_screening_flag(tmp_path, monkeypatch):
+def test_cli_screening_flag(tmp_path, monkeypatch):
     import skreg.study
 
     seen = []
@@ -171,7 +171,7 @@ def test_cli_no_screening_flag(tmp_path, monkeypatch):
     path = tmp_path / "t.csv"
     pd.DataFrame({"a": rng.normal(size=40), "y": rng.normal(size=40)}).to_csv(path, index=False)
     monkeypatch.setattr(skreg.study, "compare_regularizers", fake)
-    for flags, expected in (([], "auto"), (["--no-screening"], False)):
+    for flags, expected in (([], False), (["--screening"], "auto")):
         with pytest.raises(KeyboardInterrupt):
             main([str(path), "--target", "y", "--estimator", "linear",
                   "--out", str(tmp_path / "r"), *flags])

@@ -22,7 +22,7 @@ from sklearn.model_selection import HalvingGridSearchCV, ShuffleSplit, Stratifie
 
 from skreg.study._scorers import fitted_scorers
 
-# screening="auto" screens tables of at least this many rows (quick mode: _AUTO_ROWS_QUICK).
+# screening="auto" screens tables of at least this many rows (quick mode: AUTO_ROWS_QUICK).
 AUTO_ROWS, AUTO_ROWS_QUICK = 5_000, 2_000
 FACTOR = 3  # successive halving keeps the best third of the strengths at each rung
 MIN_RUNG_ROWS = 50  # the smallest subsample a strength is fitted on
