@@ -17,6 +17,15 @@ regularization matters a little more than on all of them.
 
     python benchmarks/bench_study.py            # 20 seeds, 5-fold CV repeated twice
     python benchmarks/bench_study.py --quick    # 4 seeds, the linear tasks only
+
+Speed (``--speed``): the CLI's studies (a net and a linear model, each in a Pipeline with the
+CLI's preprocessing, 2 repeats of the cross-validation) on a generated regression table, timed
+with screening (successive halving inside each training fold) and without, side by side in one
+run; prints the time ratio (targets: the 200,000 x 20 table with ``--quick`` settings in <= 25%
+of the exhaustive time, a 6,366-row table in full mode in <= 50%) and whether the verdicts agree.
+
+    python benchmarks/bench_study.py --speed --rows 200000 --features 20 --cli-quick
+    python benchmarks/bench_study.py --speed --rows 6366 --features 8
 """
 
 import argparse
@@ -220,14 +229,72 @@ def report(frame):
                   f"{group[truth].mean():.4f} ({relative:+.1%}, {len(group)} rows)")
 
 
+def speed_table(n_rows, n_features, seed=0):
+    """A regression table: 5 linear effects, one curved, the rest noise columns."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, n_features))
+    coef = np.zeros(n_features)
+    coef[:5] = [1.0, -0.8, 0.6, 0.4, -0.3]
+    y = X @ coef + np.sin(2 * X[:, 5 % n_features]) + rng.normal(size=n_rows)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(n_features)])
+    return frame, y
+
+
+def speed(n_rows, n_features, cli_quick, n_jobs, which):
+    """The CLI's studies with and without screening, timed side by side; verdicts compared."""
+    from skreg.study._cli import estimators
+
+    X, y = speed_table(n_rows, n_features)
+    cv = 3 if cli_quick else 5
+    print(f"{n_rows} x {n_features} table, {'--quick' if cli_quick else 'full'} settings, "
+          f"{cv}-fold CV repeated 2 times, n_jobs={n_jobs}")
+    times, verdicts = {}, {}
+    for screening in (False, True):
+        start = time.perf_counter()
+        for title, model in estimators(X, "regression", which, quick=cli_quick,
+                                       random_state=0).items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                study = compare_regularizers(model, X, y, cv=cv, n_repeats=2, n_jobs=n_jobs,
+                                             random_state=0, quick=cli_quick,
+                                             screening=screening)
+            verdicts[screening, title] = dict(zip(study.verdicts_["regularizer"],
+                                                  study.verdicts_["verdict"], strict=True))
+            print(f"  screening={screening!s:5}  {title:12s} "
+                  f"{time.perf_counter() - start:7.1f} s  {verdicts[screening, title]}",
+                  flush=True)
+        times[screening] = time.perf_counter() - start
+    ratio = times[True] / times[False]
+    titles = {title for _, title in verdicts}
+    same = all(verdicts[True, title] == verdicts[False, title] for title in titles)
+    print(f"screened / exhaustive time: {times[True]:.1f} s / {times[False]:.1f} s = "
+          f"{ratio:.1%}; same verdicts: {same}")
+    with open("/proc/loadavg") as handle:
+        print("load average after:", handle.read().strip())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speed", action="store_true",
+                        help="time the CLI's studies with and without screening")
+    parser.add_argument("--rows", type=int, default=6366, help="--speed: rows of the table")
+    parser.add_argument("--features", type=int, default=8, help="--speed: columns")
+    parser.add_argument("--cli-quick", action="store_true",
+                        help="--speed: the CLI's --quick settings (3 folds, quick grids)")
+    parser.add_argument("--n-jobs", type=int, default=-1, help="--speed: parallel fits")
+    parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
+                        help="--speed: the CLI's --estimator")
     parser.add_argument("--quick", action="store_true", help="4 seeds, linear tasks only")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 20, 4 with --quick)")
     parser.add_argument("--repeats", type=int, default=2,
                         help="n_repeats of the study (default 2, as the CLI's full mode)")
     parser.add_argument("--tasks", nargs="*", choices=list(TASKS), help="tasks to run")
     args = parser.parse_args()
+    if args.speed:
+        with open("/proc/loadavg") as handle:
+            print("load average:", handle.read().strip())
+        speed(args.rows, args.features, args.cli_quick, args.n_jobs, args.estimator)
+        return
     n_seeds = args.seeds or (4 if args.quick else 20)
     tasks = args.tasks or [t for t in TASKS if not (args.quick and "net" in t)]
     with open("/proc/loadavg") as handle:

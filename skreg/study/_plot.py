@@ -14,10 +14,18 @@ def _is_number(value):
 def _draw(ax, study, sweep, baseline):
     from matplotlib.ticker import NullFormatter  # matplotlib is an extra: skreg[study]
 
-    rows = study.results_[study.results_["regularizer"] == sweep.name]
+    named = study.results_[study.results_["regularizer"] == sweep.name]
+    rows = named[named["kind"] == "single"]
     strengths = list(rows["strength"])
     test, test_std = rows["mean_test_score"].to_numpy(), rows["std_test_score"].to_numpy()
     train, train_std = rows["mean_train_score"].to_numpy(), rows["std_train_score"].to_numpy()
+    kept = named[named["kind"] == "screened"]
+    if len(kept):
+        # Screened: no full-size score per strength. The curve is the screening score (held
+        # out of subsamples: lower than full-size scores), the line the kept strength's.
+        test, test_std = rows["screening_score"].to_numpy(), np.zeros(len(rows))
+        ax.axhline(kept["mean_test_score"].iloc[0], color=_TEST, linestyle="-.",
+                   linewidth=1.2, label="strength kept per fold (test, CV)")
     numeric = all(_is_number(v) for v in strengths)
     if numeric:
         x = np.asarray(strengths, dtype=float)
@@ -50,7 +58,7 @@ def _draw(ax, study, sweep, baseline):
     ax.errorbar(x, train, yerr=train_std, color=_TRAIN, linestyle="--", marker="s",
                 markersize=4, capsize=3, label="train")
     ax.errorbar(x, test, yerr=test_std, color=_TEST, marker="o", markersize=5, capsize=3,
-                label="test (CV)")
+                label="screening (subsamples)" if len(kept) else "test (CV)")
     if np.isfinite(test).any():
         best = int(np.nanargmax(test))
         ax.plot(x[best], test[best], marker="*", markersize=14, color=_TEST,

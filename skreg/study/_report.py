@@ -139,6 +139,8 @@ def _signed(value, small=False):
 
 def _sweep_table(study, sweep):
     rows = study.results_[study.results_["regularizer"] == sweep.name]
+    kept = rows[rows["kind"] == "screened"]
+    rows = rows[rows["kind"] == "single"]
     small = abs(study.baseline_score_) < _SMALL
     extra = [(column, title) for column, title in (("n_iter", "iterations"),
                                                    ("best_epoch", "best epoch"))
@@ -157,6 +159,20 @@ def _sweep_table(study, sweep):
             + "".join(f"<td>{_count(row[column])}</td>" for column, _ in extra) + "</tr>"
         )
     lines.append("</tbody></table>")
+    if len(kept):
+        row = kept.iloc[0]
+        screening = ", ".join(
+            f"{describe({sweep.parameter: value}).split('=', 1)[1]}: "
+            f"{_number(score, small=small)} on {rows_:.0f} rows, kept {chosen:.0f}×"
+            for value, score, rows_, chosen in zip(rows["strength"], rows["screening_score"],
+                                                   rows["screening_rows"], rows["n_chosen"],
+                                                   strict=True))
+        lines.append(
+            f'<p class="ref">Screened by successive halving inside each training fold '
+            f"(held-out score at the largest subsample reached, rows, folds that kept it: "
+            f"{escape(screening)}); the strength kept, refit on the fold: "
+            f"{_number(row['mean_test_score'], small=small)} "
+            f"(gain {_signed(row['gain'], small)}).</p>")
     if sweep.fixed:
         lines.append(f'<p class="ref">With {escape(describe(sweep.fixed))}.</p>')
     return "\n".join(lines)

@@ -56,13 +56,18 @@ class RegularizationStudy:
         (test score minus the baseline's), ``mean_fit_time`` (seconds), ``n_iter`` and
         ``best_epoch`` (epochs run and epoch restored, averaged over the folds, when the
         estimator reports them) and ``params`` (the hyperparameters set, with their step
-        prefix).
+        prefix). With screening (see ``compare_regularizers``), a screened regularizer's
+        strengths have NaN full-size scores and ``screening_score`` (held-out score at the
+        largest subsample reached, mean over the folds), ``screening_rows`` and ``n_chosen``
+        (folds that kept it), then a row of kind ``"screened"``: the strength kept in each
+        fold, refit on it and scored on its test fold.
     best_params_ : dict
         Hyperparameters (prefixed, ready for ``set_params`` on top of ``base_estimator_``) of
         the best setting found, single or combined; ``{}`` when the baseline is best.
     best_single_params_ : dict
         The best setting of the baseline and the single sweeps: what GridSearchCV over the
-        union of the sweeps' grids would choose.
+        union of the sweeps' grids would choose (for a screened sweep, the strength kept most
+        often, scored as kept per fold).
     combination_params_ : dict or None
         The best settings of every regularizer whose verdict (before the combination joined)
         is "helps", merged (one per hyperparameter: the linear penalties all set ``alpha``, the
@@ -104,7 +109,8 @@ class RegularizationStudy:
         self.baseline_score_ = rows[0]["mean_test_score"]
         self.results_ = results_frame(rows, self.baseline_score_)
         scores = np.nan_to_num(self.results_["mean_test_score"].to_numpy(), nan=-np.inf)
-        single = self.results_["kind"].isin(["baseline", "single"]).to_numpy()
+        # A screened regularizer's row scores the strength kept in each fold (see screening).
+        single = self.results_["kind"].isin(["baseline", "single", "screened"]).to_numpy()
         # First of the ties, as GridSearchCV's best_index_ over the candidates in this order.
         best_single = int(np.argmax(np.where(single, scores, -np.inf)))
         best = int(np.argmax(scores))

@@ -55,3 +55,11 @@ class LossTrend(FittedAttribute):
 
 
 STILL_FALLING = 0.05
+
+
+def fitted_scorers(step):
+    """Epochs run, epoch restored and loss trend of the fitted ``step``, as scorers."""
+    return {"n_iter": FittedAttribute(step, "n_iter_"),
+            "best_epoch": FittedAttribute(step, "best_epoch_"),
+            "loss_trend": LossTrend(step)}
+

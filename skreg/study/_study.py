@@ -18,10 +18,10 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from skreg.study import _grids, _verdicts
+from skreg.study import _grids, _screening, _verdicts
 from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
 from skreg.study._progress import FitWarningsSummary, StudyProgress, quiet_params, summarize
-from skreg.study._scorers import STILL_FALLING, FittedAttribute, LossTrend
+from skreg.study._scorers import STILL_FALLING, fitted_scorers
 
 _SUPPORTED = ("RegularizedNetClassifier, RegularizedNetRegressor, ElasticNetClassifier, "
               "ElasticNetRegressor, VectorQuantizer, or a Pipeline holding one of them")
@@ -223,7 +223,8 @@ def _combination(sweeps, rows, names):
 
 
 def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_repeats=1,
-                         scoring=None, n_jobs=None, random_state=None, quick=False, verbose=0):
+                         scoring=None, n_jobs=None, random_state=None, quick=False,
+                         screening=False, verbose=0):
     """Cross-validate each regularizer of ``estimator`` against the unregularized baseline.
 
     Read more in the :ref:`User Guide <which-regularizer>`.
@@ -284,6 +285,12 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         inner) when ``cv`` is an int. With None, an int ``cv`` gives unshuffled folds.
     quick : bool, default=False
         Smaller default grids (two strengths per regularizer): a first look, or tests.
+    screening : bool or "auto", default=False
+        True: choose each regularizer's strength inside each outer training fold by
+        successive halving (:class:`~sklearn.model_selection.HalvingGridSearchCV`) on
+        subsamples of its rows; only the strength kept is refit on the fold and scored
+        (nested, so honest, but with less power). The others get NaN full-size scores and a
+        ``screening_score``. "auto": True from 5,000 rows (2,000 with ``quick``).
     verbose : int, default=0
         0: silent. 1: one progress bar over every fit of the study, fits done / total and
         the time left (``tqdm.auto``: a widget in Jupyter, a line in a terminal), fed by
@@ -346,6 +353,9 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     sweeps = _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick)
     if not sweeps:
         raise ValueError("No regularizer to study: regularizers selected none.")
+    screen = _screening.screening_on(screening, len(splits[0][0]) + len(splits[0][1]), quick)
+    screened = [sweep for sweep in sweeps if screen and _screening.screenable(sweep, n_train)]
+    exhaustive = [sweep for sweep in sweeps if sweep not in screened]
 
     off, baseline = {}, "all off"
     for prefix, part in parts:
@@ -358,33 +368,39 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     base = _seeded(clone(estimator).set_params(**off), random_state)
     scorers = {"score": check_scoring(base, scoring)}
     main = [prefix for prefix, part in parts if isinstance(part, NETS + LINEAR)]
-    max_iter = None
+    max_iter, step = None, None
     if main:
         step = main[-1][:-2]
-        scorers["n_iter"] = FittedAttribute(step, "n_iter_")
-        scorers["best_epoch"] = FittedAttribute(step, "best_epoch_")
-        scorers["loss_trend"] = LossTrend(step)
+        scorers.update(fitted_scorers(step))
         max_iter = base.get_params(deep=True).get(main[-1] + "max_iter")
 
     base.set_params(**quiet_params(parts))  # the study's bar is the only one
 
-    def search(grid):
+    def search(grid, estimator=base, scoring=scorers):
         search = GridSearchCV(
-            base, grid, scoring=scorers, refit=False, cv=splits, n_jobs=n_jobs,
+            estimator, grid, scoring=scoring, refit=False, cv=splits, n_jobs=n_jobs,
             return_train_score=True, error_score=np.nan, verbose=max(verbose - 1, 0),
         )
         return progress.fit(search, X, y).cv_results_
 
     start = time.perf_counter()
-    grid = [{}] + [sweep.grid() for sweep in sweeps]
+    grid = [{}] + [sweep.grid() for sweep in exhaustive]
     tuned = _path_cv(parts, sweeps, scoring, inner_cv) if regularizers is None else None
-    # Planned fits, the combination's included (skipped unless two or more regularizers help).
-    planned = len(ParameterGrid(grid)) + (len(sweeps) > 1) + (tuned is not None)
+    # Planned fits, the combination's included (skipped unless two or more regularizers help);
+    # a screened sweep counts one fit per fold (its halving runs inside that fit).
+    planned = (len(ParameterGrid(grid)) + len(screened) + (len(sweeps) > 1)
+               + (tuned is not None))
     with StudyProgress(planned * len(splits), verbose=verbose) as progress:
         # One search over the baseline and every sweep: all fits are queued at once, so
         # n_jobs (or a Dask cluster) is kept busy until the last one.
         cv_results = {"sweeps": search(grid)}
-        rows = _rows(sweeps, cv_results["sweeps"], len(splits))
+        rows = _rows(exhaustive, cv_results["sweeps"], len(splits))
+        if screened:
+            rows += _screening.screen(search, screened, base, scorers, scoring, step, n_train,
+                            classifier, random_state, len(splits), cv_results)
+            # Back in the order of the sweeps: the baseline, then each sweep's rows.
+            rows = rows[:1] + [row for sweep in sweeps for row in rows[1:]
+                               if row["regularizer"] == sweep.name]
         tuned_rows = []
         if tuned is not None:
             # The cross-validated path inside each outer fold: what the user gets by letting
@@ -395,7 +411,11 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         sizes = (np.mean([len(train) for train, _ in splits]),
                  np.mean([len(test) for _, test in splits]))
         units = [(sweep.name, "single", [row for row in rows if row["regularizer"] == sweep.name],
-                  sweep) for sweep in sweeps]
+                  sweep) for sweep in exhaustive]
+        units += [(sweep.name, "screened", [row for row in rows if row["regularizer"] == sweep.name
+                                            and row["kind"] == "screened"], sweep)
+                  for sweep in screened]
+        units.sort(key=lambda unit: sweeps.index(unit[3]))
         units += [(_PATH_CV, "tuned", tuned_rows, None)] if tuned_rows else []
         # Which regularizers help on their own decides the combination; the final verdicts
         # are then adjusted over every unit, the combination included.
@@ -435,16 +455,20 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
 
 
 def _rows(sweeps, cv_results, n_folds, first="baseline", kind=None):
-    """One row per candidate of ``cv_results``: ``first``, then each sweep's values in order."""
-    labels = [(first, None, None)] + [(sweep.name, sweep, value) for sweep in sweeps
-                                      for value in sweep.values]
+    """One row per candidate of ``cv_results``: ``first``, then each sweep's values in order.
+
+    ``first`` may be a list: one name per candidate (no sweep's values then).
+    """
+    names = first if isinstance(first, list) else [first]
+    labels = [(name, None, None) for name in names] + [
+        (sweep.name, sweep, value) for sweep in sweeps for value in sweep.values]
     rows = []
     for index, ((name, sweep, value), params) in enumerate(
             zip(labels, cv_results["params"], strict=True)):
         if sweep is not None:
             assert params[sweep.prefix + sweep.parameter] == value, (params, sweep)
         row = {
-            "regularizer": name, "kind": (kind or first) if sweep is None else "single",
+            "regularizer": name, "kind": (kind or name) if sweep is None else "single",
             "parameter": "" if sweep is None else sweep.parameter,
             "strength": None if sweep is None else value,
             "params": dict(params),
@@ -471,5 +495,6 @@ def results_frame(rows, baseline_score):
     frame["gain"] = frame["mean_test_score"] - baseline_score
     columns = ["regularizer", "kind", "parameter", "strength", "mean_test_score",
                "std_test_score", "mean_train_score", "std_train_score", "train_test_gap",
-               "gain", "mean_fit_time", "n_iter", "best_epoch", "params"]
-    return frame[columns]
+               "gain", "mean_fit_time", "n_iter", "best_epoch", "params", "screening_score",
+               "screening_rows", "n_chosen"]
+    return frame.reindex(columns=columns)

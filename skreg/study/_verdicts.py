@@ -81,11 +81,13 @@ def unit_flags(unit, max_iter):
         flags.append(f"the same difference ({test.gain:+.3g}) on every fold: the folds measure "
                      "no noise, so no verdict (use more folds or n_repeats)")
     sweep, best = unit["sweep"], unit["rows"][unit["best"]]
+    # A screened unit's single row is the per-fold choice; its strength kept most often.
+    position = best.get("chosen_index", unit["best"])
     if sweep is not None and len(sweep.values) >= 3 and _numeric(sweep.values):
         gain = unit["test"].gain
-        if unit["best"] == len(sweep.values) - 1 and gain > 0:
+        if position == len(sweep.values) - 1 and gain > 0:
             flags.append("best at the largest value of the grid: try larger")
-        elif unit["best"] == 0 and unit["verdict"] == "helps":
+        elif position == 0 and unit["verdict"] == "helps":
             flags.append("best at the smallest value of the grid: try smaller")
     if (max_iter is not None and np.isfinite(best["best_epoch"])
             and np.isfinite(best["n_iter"]) and best["n_iter"] >= max_iter):
@@ -106,13 +108,17 @@ def verdict_frame(assessed, baseline, describe, extra_flags=()):
                        f"{type(next(iter(best['params'].values()))).__name__}")
         else:
             setting = describe(best["params"])
+        if unit["kind"] == "screened":
+            setting += (f" (kept in {best['n_chosen']} of {len(best['chosen'])} folds by "
+                        "successive halving)")
         test = unit["test"]
         rows.append({
             "regularizer": unit["name"], "kind": unit["kind"], "best setting": setting,
             "test score": best["mean_test_score"], "gain": test.gain, "ci_low": test.ci_low,
             "ci_high": test.ci_high, "p_value": test.p_value, "p_holm": unit["p_holm"],
             "verdict": unit["verdict"], "flags": "; ".join(unit["flags"] + list(extra_flags)),
-            "n_settings": len(unit["rows"]),
+            "n_settings": len(unit["sweep"].values) if unit["kind"] == "screened"
+            else len(unit["rows"]),
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 
