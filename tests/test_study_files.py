@@ -2,12 +2,14 @@
 
 import json
 import os
+import queue
 import re
 import select
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote
@@ -234,9 +236,40 @@ def _default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _read_line(process, timeout=180):  # generous: a loaded 2-core CI machine
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    assert ready, "the writer did not answer"
+class _Lines:
+    """The child's stdout, line by line, read by a thread: ``get`` waits with a timeout.
+
+    (``select`` on the pipe misses lines already in the reader's buffer.)
+    """
+
+    def __init__(self, stream):
+        self._queue = queue.Queue()
+
+        def pump():
+            for line in stream:
+                self._queue.put(line.strip())
+            self._queue.put(None)  # the child closed its stdout: it ended
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def get(self, timeout=180):  # generous: a loaded 2-core CI machine
+        try:
+            line = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("the child did not answer") from None
+        assert line is not None, "the child ended"
+        return line
+
+
+def _read_line(process, timeout=180):
+    if not hasattr(process, "lines"):
+        process.lines = _Lines(process.stdout)
+    return process.lines.get(timeout)
+
+
+def _first_line(process, timeout=180):
+    """The child's first line, its stdout left to ``communicate`` afterwards."""
+    assert select.select([process.stdout], [], [], timeout)[0], "the child did not answer"
     return process.stdout.readline().strip()
 
 
@@ -245,14 +278,19 @@ def _interrupt(process):
 
     Python drops a KeyboardInterrupt raised inside a garbage-collection callback ("Exception
     ignored in ..."), as happens when a figure is collected: a user would press Ctrl-C again.
-    A report finished after the signal, or silence, means the signal was lost.
+    Reports finished for 10 s after the signal (the "wrote" lines of reports finished before
+    it are read and skipped), or silence, mean the signal was lost; Ctrl-C pressed again
+    sooner could land in the writer's own handler.
     """
     for _ in range(5):
         process.send_signal(signal.SIGINT)
-        # Long enough for a loaded machine to get from the signal to the print: pressed
-        # again too soon, Ctrl-C would interrupt the writer's own handler.
-        if select.select([process.stdout], [], [], 20)[0]:
-            if process.stdout.readline().strip() == "interrupted":
+        deadline = time.monotonic() + 10
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = _read_line(process, timeout=left)
+            except AssertionError:
+                break
+            if line == "interrupted":
                 return True
     raise AssertionError("the writer was not interrupted")
 
@@ -354,7 +392,7 @@ def test_ctrl_c_during_the_cli_study_keeps_the_old_report(ridge, tmp_path):
         env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=_default_sigint)
     try:
-        assert _read_line(process).startswith("data.csv: target 'y', regression")
+        assert _first_line(process).startswith("data.csv: target 'y', regression")
         time.sleep(1.0)  # into the fits
         for _ in range(5):  # again if it went unnoticed (see _interrupt)
             process.send_signal(signal.SIGINT)
