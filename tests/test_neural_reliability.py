@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import skops.io  # a test requirement: a missing install fails instead of skipping
 import torch
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
@@ -153,15 +154,14 @@ def test_pickles_of_the_estimator_and_its_net_never_load_unsafely(data, torch_lo
 
 
 def test_skops_saves_a_net_with_a_module_instance_trusting_only_its_classes(data, tmp_path):
-    sio = pytest.importorskip("skops.io")
     X, y = data
     clf = RegularizedNetClassifier(max_iter=2, random_state=0, **_module_param("instance"))
     clf.fit(X, y)
     path = tmp_path / "net.skops"
-    sio.dump(clf, path)
-    untrusted = sio.get_untrusted_types(file=path)
+    skops.io.dump(clf, path)
+    untrusted = skops.io.get_untrusted_types(file=path)
     assert sorted(untrusted) == sorted([
         "skreg.neural._estimators.RegularizedNetClassifier", f"{__name__}.Stored",
     ])
-    loaded = sio.load(path, trusted=untrusted)
+    loaded = skops.io.load(path, trusted=untrusted)
     assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

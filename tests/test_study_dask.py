@@ -1,5 +1,7 @@
 """compare_regularizers and the CLI on a Dask cluster: the same study as a local run."""
 
+import distributed  # a test requirement (skreg[dask] in the test extra): a missing install fails
+import joblib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -10,9 +12,6 @@ from sklearn.preprocessing import StandardScaler
 from skreg import ElasticNetRegressor, compare_regularizers
 from skreg.study import _progress
 from skreg.study._progress import FitWarningsSummary
-
-distributed = pytest.importorskip("distributed")
-joblib = pytest.importorskip("joblib")
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import skops.io  # a test requirement: a missing install fails instead of skipping
 from pandas.testing import assert_frame_equal
 from sklearn.datasets import make_classification
 
@@ -30,9 +31,8 @@ def test_pickle_round_trip(study):
 
 
 def test_skops_round_trip_trusts_only_skreg_types(study, tmp_path):
-    sio = pytest.importorskip("skops.io")
     path = tmp_path / "study.skops"
-    sio.dump(study, path)
-    untrusted = sio.get_untrusted_types(file=path)
+    skops.io.dump(study, path)
+    untrusted = skops.io.get_untrusted_types(file=path)
     assert untrusted and all(name.startswith("skreg.") for name in untrusted)
-    _same_study(sio.load(path, trusted=untrusted), study)
+    _same_study(skops.io.load(path, trusted=untrusted), study)
