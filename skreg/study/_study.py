@@ -50,7 +50,7 @@ def _log_axis(values):
             and max(numbers_) / min(numbers_) >= 100)
 
 
-def _default_sweeps(estimator, parts, X, y, n_train, quick, requested=None):
+def _default_sweeps(parts, linear_scales, n_train, quick, requested=None):
     sweeps = []
     for prefix, part in parts:
         names = None
@@ -61,8 +61,8 @@ def _default_sweeps(estimator, parts, X, y, n_train, quick, requested=None):
         if isinstance(part, NETS):
             found = _grids.net_sweeps(part, quick=quick, requested=names)
         elif isinstance(part, LINEAR):
-            found = _grids.linear_sweeps(_linear_scales(estimator, prefix, part, X, y),
-                                         quick=quick, requested=names)
+            found = _grids.linear_sweeps(linear_scales(prefix, part), quick=quick,
+                                         requested=names)
         else:
             found = [_grids.quantizer_sweep(n_train, quick=quick)]
         for sweep in found:
@@ -71,9 +71,16 @@ def _default_sweeps(estimator, parts, X, y, n_train, quick, requested=None):
     return sweeps
 
 
-def _linear_scales(estimator, prefix, part, X, y):
-    """The penalties' scales of a linear step, on the data as the step receives it."""
-    return _grids.linear_scales(_preprocessed(estimator, prefix, X), y, is_classifier(part))
+def _scales_of(estimator, X, y):
+    """``scales(prefix, part)``: a linear step's penalty scales on its input, fitted once."""
+    found = {}
+
+    def scales(prefix, part):
+        if prefix not in found:  # the sweeps and the classifier's baseline share them
+            X_step = _preprocessed(estimator, prefix, X)
+            found[prefix] = _grids.linear_scales(X_step, y, is_classifier(part))
+        return found[prefix]
+    return scales
 
 
 def _sweeps_from_dict(estimator, parts, regularizers):
@@ -106,7 +113,7 @@ def _sweeps_from_dict(estimator, parts, regularizers):
     return sweeps
 
 
-def _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick):
+def _build_sweeps(estimator, parts, linear_scales, n_train, regularizers, quick):
     if isinstance(regularizers, dict):
         return _sweeps_from_dict(estimator, parts, regularizers)
     if regularizers is not None:
@@ -118,8 +125,8 @@ def _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick):
                 f"Unknown regularizer {unknown[0]!r}; this estimator has: "
                 f"{', '.join(sorted(known))}."
             )
-        return _default_sweeps(estimator, parts, X, y, n_train, quick, requested)
-    return _default_sweeps(estimator, parts, X, y, n_train, quick)
+        return _default_sweeps(parts, linear_scales, n_train, quick, requested)
+    return _default_sweeps(parts, linear_scales, n_train, quick)
 
 
 def _check_target(y):
@@ -350,7 +357,8 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     classifier = is_classifier(estimator)
     splits, repeat_of_fold, inner_cv = _splits(cv, X, y, classifier, random_state, n_repeats)
     n_train = min(len(train) for train, _ in splits)
-    sweeps = _build_sweeps(estimator, parts, X, y, n_train, regularizers, quick)
+    linear_scales = _scales_of(estimator, X, y)
+    sweeps = _build_sweeps(estimator, parts, linear_scales, n_train, regularizers, quick)
     if not sweeps:
         raise ValueError("No regularizer to study: regularizers selected none.")
     screen = _screening.screening_on(screening, len(splits[0][0]) + len(splits[0][1]), quick)
@@ -361,7 +369,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     for prefix, part in parts:
         part_off = _grids.baseline_params(part)
         if isinstance(part, LINEAR) and is_classifier(part):
-            part_off = _grids.linear_baseline(_linear_scales(estimator, prefix, part, X, y), True)
+            part_off = _grids.linear_baseline(linear_scales(prefix, part), True)
             baseline = (f"weakest L2 penalty of the grid (alpha={part_off['alpha']:.3g}; "
                         "unpenalized logistic regression is undefined on separable classes)")
         off.update({prefix + key: value for key, value in part_off.items()})
