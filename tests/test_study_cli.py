@@ -150,3 +150,35 @@ def test_missing_features_are_imputed_not_refused(tmp_path):
     frame = pd.DataFrame({"x": [1.0, np.nan, 3.0, 4.0] * 5, "y": np.arange(20) * 1.5})
     X, y, task, _ = prepare(frame, "y", None, 2, "table.csv")
     assert task == "regression" and X["x"].isna().sum() == 5
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_decimal_comma_numbers_are_read_as_numbers(tmp_path, sep):
+    # A spreadsheet saved in a locale that writes 3,75: the numbers are numbers (a regression
+    # target, a numeric feature), not text categories; a comma-separated file is left as is.
+    rng = np.random.default_rng(0)
+    x, price = rng.normal(size=30).round(2), rng.normal(100, 10, 30).round(2)
+    lines = [sep.join(["x", "city", "price"])]
+    lines += [sep.join([f"{a}".replace(".", ","), "Lyon, FR" if i % 2 else "Nice",
+                        f"{b:.2f}".replace(".", ",")])
+              for i, (a, b) in enumerate(zip(x, price, strict=True))]
+    data = _write(tmp_path / "locale.csv", "\n".join(lines) + "\n")
+    frame = read_table(data)
+    assert frame.attrs["decimal"] == ","
+    np.testing.assert_allclose(frame["price"], price)
+    np.testing.assert_allclose(frame["x"], x)
+    assert frame["city"].tolist()[:2] == ["Nice", "Lyon, FR"]
+    X, y, task, description = prepare(frame, "price", None, 5, "locale.csv")
+    assert task == "regression" and "1 numeric and 1 categorical" in description
+    assert "decimal comma" in description
+    # Told otherwise, the columns stay text (and the target is refused as not numeric).
+    frame = read_table(data, decimal=".")
+    assert not pd.api.types.is_numeric_dtype(frame["price"]) and frame.attrs["decimal"] == "."
+    assert _parser().parse_args(["d.csv", "--target", "y", "--decimal", ","]).decimal == ","
+
+
+def test_a_text_column_of_codes_is_not_taken_for_decimal_numbers(tmp_path):
+    data = _write(tmp_path / "codes.csv",
+                  "code;y\n" + "".join(f"A{i},{i};{i}\n" for i in range(10)))
+    frame = read_table(data)
+    assert frame.attrs["decimal"] == "." and frame["code"].iloc[1] == "A1,1"

@@ -30,6 +30,8 @@ _MAX_INTEGER_CLASSES = 20
 _MIN_ROWS_PER_CLASS = 5
 # Separators tried when --sep is not given; the first lines of the file decide.
 _SEPARATORS = ",;\t|"
+# A number written with a decimal comma (and no thousands separator).
+_DECIMAL_COMMA = r"[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?"
 
 
 class InputError(Exception):
@@ -51,6 +53,10 @@ def _parser():
     parser.add_argument("--encoding", type=_encoding, default="utf-8",
                         help="text encoding of the file (default: utf-8; e.g. cp1252 for "
                              "files saved by Excel on Windows)")
+    parser.add_argument("--decimal", choices=[".", ","],
+                        help="decimal mark of the numbers (default: '.', or ',' when the "
+                             "separator is not a comma and a text column holds only numbers "
+                             "written with a decimal comma, such as 3,75)")
     parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
                         help="what to study (default: both)")
     parser.add_argument("--task", choices=["classification", "regression"],
@@ -107,11 +113,29 @@ def _sniff_separator(path, encoding):
         return ","
 
 
-def read_table(path, *, sep=None, encoding="utf-8"):
+def _decimal_comma_columns(frame):
+    """Text columns whose every value is a number written with a decimal comma (``-3,75``,
+    ``1,5e3``; at least one with a comma): numbers, not categories, in a file from a locale
+    that writes them so."""
+    found = []
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if values.empty or _is_numeric(values) or values.dtype == bool:
+            continue
+        text = values.astype(str).str.strip()
+        if text.str.fullmatch(_DECIMAL_COMMA).all() and text.str.contains(",").any():
+            found.append(column)
+    return found
+
+
+def read_table(path, *, sep=None, encoding="utf-8", decimal=None):
     """The CSV as a DataFrame, or an InputError naming what is wrong with the file.
 
-    ``sep=None`` detects the separator. Duplicate column names are an error: pandas would
-    rename the second ``y`` to ``y.1`` and keep it as a feature, a copy of the target.
+    ``sep=None`` detects the separator. ``decimal=None`` reads numbers with a decimal point,
+    or with a decimal comma when the separator is not a comma and some text column holds
+    only such numbers (``frame.attrs["decimal"]`` says which). Duplicate column names are an
+    error: pandas would rename the second ``y`` to ``y.1`` and keep it as a feature, a copy
+    of the target.
     """
     import pandas as pd
 
@@ -124,7 +148,10 @@ def read_table(path, *, sep=None, encoding="utf-8"):
         sep = sep or _sniff_separator(path, encoding)
         header = pd.read_csv(path, sep=sep, encoding=encoding, header=None, nrows=1,
                              dtype=str, keep_default_na=False).iloc[0].tolist()
-        frame = pd.read_csv(path, sep=sep, encoding=encoding)
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, decimal=decimal or ".")
+        if decimal is None and sep != "," and _decimal_comma_columns(frame):
+            decimal = ","
+            frame = pd.read_csv(path, sep=sep, encoding=encoding, decimal=decimal)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path} is empty") from None
     except pd.errors.ParserError as exc:
@@ -142,6 +169,7 @@ def read_table(path, *, sep=None, encoding="utf-8"):
                                      for name in duplicates))
     if frame.empty:
         raise InputError(f"{path} has a header but no data rows")
+    frame.attrs["decimal"] = decimal or "."
     return frame
 
 
@@ -238,6 +266,7 @@ def prepare(frame, target, task, cv, source):
         + (f" ({len(np.unique(y))} classes)" if task == "classification" else "")
         + f"; {len(X)} rows ({int(missing.sum())} dropped for a missing target); "
         f"{X.shape[1] - n_categorical} numeric and {n_categorical} categorical feature columns"
+        + (" (numbers read with a decimal comma)" if frame.attrs.get("decimal") == "," else "")
     )
     return X, y, task, description
 
@@ -365,7 +394,8 @@ def main(argv=None):
     try:
         if cv < 2:
             raise InputError(f"--cv must be at least 2, got {cv}")
-        frame = read_table(args.data, sep=args.sep, encoding=args.encoding)
+        frame = read_table(args.data, sep=args.sep, encoding=args.encoding,
+                           decimal=args.decimal)
         X, y, task, description = prepare(frame, args.target, args.task, cv,
                                           Path(args.data).name)
         # Before the first fit: a study is not run for a report that cannot be written,
