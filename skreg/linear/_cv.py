@@ -60,8 +60,15 @@ _SHARED_PARAMETERS = """    alphas : int or array-like of shape (n_alphas,), def
         Whether to fit an unpenalized intercept.
 
     tol : float, default=1e-4
-        Tolerance of the solver along every path and in the final refit.
+        Tolerance of the solver along every path{refit_tol}.
 """
+
+_REFIT_SAME_TOL = " and in the final refit"
+_REFIT_TENTH_TOL = """; the final refit on all the data runs
+        at ``tol / 10``: the paths only rank the alphas, while the coefficients of the model
+        returned are used and compared with other tools' (it ends within a relative 1e-5 of
+        the optimum of its objective, as :class:`ElasticNetClassifier` at its default
+        ``tol=1e-5``)"""
 
 _NOTES = """
     Every estimator of ``skreg.linear``, with or without cross-validation, minimises one
@@ -148,7 +155,7 @@ class ElasticNetRegressorCV(RegressorMixin, ElasticNetCVMixin):
     Parameters
     ----------
 {_SHARED_PARAMETERS.format(cv_kind="KFold", default_scoring="the negated weighted mean "
-                           "squared error, ElasticNetCV's criterion")}
+                           "squared error, ElasticNetCV's criterion", refit_tol=_REFIT_SAME_TOL)}
     max_iter : int, default=1000
         Maximum coordinate-descent epochs per alpha.
 
@@ -279,7 +286,8 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
                            "``'neg_log_loss'``, computed without its clipping): smooth in "
                            "alpha, unlike accuracy, which ties over long stretches of the "
                            "path. ``LogisticRegressionCV`` defaults to accuracy until 1.11, "
-                           "then to ``'neg_log_loss'``")}
+                           "then to ``'neg_log_loss'``",
+                           refit_tol=_REFIT_TENTH_TOL)}
     max_iter : int, default=1000
         Maximum outer (proximal Newton) iterations of the logistic solver per alpha, and of
         the final refit.
@@ -416,6 +424,11 @@ class ElasticNetClassifierCV(ClassifierMixin, ElasticNetCVMixin):
     def _gradient_at_zero(self, X, targets, sample_weight):
         return logistic_gradient_at_zero(X, targets.encoded, len(targets.classes),
                                          sample_weight, self.fit_intercept)
+
+    def _refit_kwargs(self):
+        # At tol=1e-4 the refit stopped 1.7e-5 (relative) above the optimum of its objective
+        # on standardized wine (L1); at tol / 10 it is within 1e-5, for the cost of one fit.
+        return {**super()._refit_kwargs(), "tol": self.tol / 10}
 
     def _path(self, X, train_targets, sample_weight, alphas, l1_ratio):
         y_encoded, n_classes = train_targets
