@@ -36,7 +36,9 @@ from skreg.quantization._distances import (
 # rather than 128 rows per code, _kmeans._SEED_PER_CODE_BEFORE_SUBSAMPLES): on the same blobs,
 # median fit time 0.32 s against 0.42 s at 100,000 rows (6 seeds) and 0.63 s against 0.84 s at
 # 400,000 (3 seeds), inertia 0.943x and 0.942x faiss.Kmeans' against 0.950x and 0.939x;
-# china.jpg, 64 codes, 5 seeds: inertia 1.0002x KMeans' against 1.0011x (load 2.5-3). The first
+# china.jpg, 64 codes, 5 seeds: inertia 1.0002x KMeans' against 1.0011x (load 2.5-3). On one
+# thread, alternated in one process, seed 0: 0.72x / 0.93x / 0.93x the time at 100,000 /
+# 400,000 / 1,600,000 rows (the pass over all rows is most of the fit at large n). The first
 # level (8,192 rows at 256 codes) takes most of the iterations from the seeds at a quarter of
 # the cost of 128 rows per code; a first level of 64 rows per code skipped the 512-per-code
 # level at 100,000 rows and left 3-13 passes over all rows instead of 2-3.
