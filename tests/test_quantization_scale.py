@@ -72,7 +72,7 @@ def test_the_largest_subsample_is_the_larger_cap(
 
 
 def test_without_subsamples_all_rows_are_over_relaxed(many_rows, lloyd_calls):
-    # The first subsample, 128 rows per code (2048), would be more than half of 1000 rows.
+    # The first subsample, 32 rows per code (512), would be more than half of 1000 rows.
     VectorQuantizer(N_CODES, random_state=0).fit(many_rows[:1000])
     assert [(call[0], call[5]) for call in lloyd_calls] == [(1000, _lloyd._RELAXATION)]
 
@@ -93,6 +93,19 @@ def test_subsample_path_matches_full_lloyd_inertia(many_rows, small_thresholds, 
     residual = many_rows - warm.codebook_[warm.labels_]
     assert warm.inertia_ == pytest.approx(np.sum(residual**2), rel=1e-10)
     np.testing.assert_array_equal(warm.labels_, warm.predict(many_rows))
+
+
+def test_default_subsample_path_labels_every_row_by_its_exact_nearest_code(lloyd_calls):
+    # 3000 float32 rows and 16 codes take the subsample path at the default thresholds (a
+    # first level of 32 rows per code); labels_ and inertia_ must still be those of the
+    # returned codebook on every row, as an exact float64 search finds them.
+    X = np.random.default_rng(1).normal(size=(3000, 4)).astype(np.float32)
+    vq = VectorQuantizer(N_CODES, random_state=0).fit(X)
+    assert [call[0] for call in lloyd_calls] == [32 * N_CODES, 3000]
+    codes = vq.codebook_.astype(np.float64)
+    sq_dist = np.sum((X.astype(np.float64)[:, None, :] - codes[None]) ** 2, axis=2)
+    np.testing.assert_array_equal(vq.labels_.ravel(), sq_dist.argmin(axis=1))
+    assert vq.inertia_ == pytest.approx(sq_dist.min(axis=1).sum(), rel=1e-6)
 
 
 def test_subsample_path_is_deterministic_by_random_state(many_rows, small_thresholds):

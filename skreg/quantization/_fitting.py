@@ -7,7 +7,12 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skreg.quantization._kmeans import minibatch_kmeans, seed_codebook
+from skreg.quantization._kmeans import (
+    _SEED_PER_CODE,
+    _SEED_PER_CODE_BEFORE_SUBSAMPLES,
+    minibatch_kmeans,
+    seed_codebook,
+)
 from skreg.quantization._lloyd import block_center, lloyd, lloyd_with_warm_start
 from skreg.quantization._product import ProductCodebook, subspace_slices
 from skreg.quantization._residual import (
@@ -37,12 +42,16 @@ def fit_block(X_block, block_init, *, estimator, rng, sample_weight, progress):
         "sample_weight": sample_weight,
         "progress": progress,
     }
-    codebook = seed_codebook(X_block, estimator.n_codes, block_init, rng, center, sample_weight)
+    warm_start = estimator.batch_size is None and isinstance(block_init, str)
+    codebook = seed_codebook(
+        X_block, estimator.n_codes, block_init, rng, center, sample_weight,
+        rows_per_code=_SEED_PER_CODE_BEFORE_SUBSAMPLES if warm_start else _SEED_PER_CODE,
+    )
     if estimator.batch_size is not None:
         return minibatch_kmeans(
             X_block, codebook, batch_size=estimator.batch_size, rng=rng, **options
         )
-    if isinstance(block_init, str):
+    if warm_start:
         return lloyd_with_warm_start(X_block, codebook, rng=rng, **options)
     return lloyd(X_block, codebook, **options)
 

@@ -17,6 +17,14 @@ from skreg.quantization._lloyd import CodebookFit, lloyd
 # spread over the data, Lloyd iterations do the rest. (32 per code cost about 1% of inertia on
 # data with more clusters than codes; seeding on all rows costs twice the fit time on china.jpg.)
 _SEED_PER_CODE = 128
+# Seeding before Lloyd on subsamples (_lloyd.lloyd_with_warm_start), whose first levels make up
+# for fewer seeding rows. Its steps are sequential small products (one thread), about a quarter
+# of a whole fit's CPU time at 128 per code on 400,000 x 16 rows and 256 codes; 64 per code
+# gave the same inertia on blobs (0.943x faiss.Kmeans' at 100,000 rows against 0.950x) and on
+# china.jpg (1.0002x KMeans' against 1.0011x), see _lloyd.py. Mini-batch fits and streams keep
+# _SEED_PER_CODE: no level follows, and a product-quantized stream (test_quantization_
+# compression.py) lost half its score with 64.
+_SEED_PER_CODE_BEFORE_SUBSAMPLES = 64
 # A streaming code whose count falls below this fraction of the busiest code's is re-seeded.
 _REASSIGN_RATIO = 0.01
 _REASSIGN_EVERY = 10
@@ -90,13 +98,18 @@ def random_rows(X, n_codes, rng, sample_weight=None):
     return dense_chunk(X[np.sort(rows)]).astype(X.dtype, copy=True)
 
 
-def seed_codebook(X, n_codes, init, rng, center=None, sample_weight=None):
-    """Initial codebook from ``"k-means++"``, ``"random"`` or an array (copied)."""
+def seed_codebook(
+    X, n_codes, init, rng, center=None, sample_weight=None, *, rows_per_code=_SEED_PER_CODE
+):
+    """Initial codebook from ``"k-means++"``, ``"random"`` or an array (copied).
+
+    A string ``init`` seeds on at most ``rows_per_code * n_codes`` rows drawn at random.
+    """
     if not isinstance(init, str):
         return np.array(init, dtype=X.dtype, copy=True)
     n_samples = X.shape[0]
-    if n_samples > _SEED_PER_CODE * n_codes:
-        rows = np.sort(rng.choice(n_samples, _SEED_PER_CODE * n_codes, replace=False))
+    if n_samples > rows_per_code * n_codes:
+        rows = np.sort(rng.choice(n_samples, rows_per_code * n_codes, replace=False))
         X = X[rows]
         if sample_weight is not None:
             sample_weight = sample_weight[rows]

@@ -26,15 +26,23 @@ from skreg.quantization._distances import (
     run_chunks,
 )
 
-# The warm start runs Lloyd on 128 rows per code, then four times more, and so on, while the
+# The warm start runs Lloyd on 32 rows per code, then four times more, and so on, while the
 # subsample is at most half of the rows and at most the larger of _WARM_START_MAX_PER_CODE rows
 # per code and 1 / _WARM_START_MAX_FRACTION of the rows; then the passes over all rows. Blobs
 # d=16, 256 codes, one thread, CPU time of the whole fit: 1,600,000 rows 1.5 s with levels
 # capped at 1024 per code, 2.1 s with levels up to half the rows; 10,000,000 rows 13.3 s capped
 # at 1024 per code (five passes over all rows), 9.0 s up to half (one pass), 8.3 s up to a
-# sixteenth (two passes). 128 rather than 256 rows per code first: 30% less at 100,000 rows,
-# inertia within the spread of seeds (china.jpg, 64 codes: 1.001x KMeans', 1.002x with 256).
-_WARM_START_PER_CODE = 128
+# sixteenth (two passes). 32 rather than 128 rows per code first (with k-means++ seeds from 64
+# rather than 128 rows per code, _kmeans._SEED_PER_CODE_BEFORE_SUBSAMPLES): on the same blobs,
+# median fit time 0.32 s against 0.42 s at 100,000 rows (6 seeds) and 0.63 s against 0.84 s at
+# 400,000 (3 seeds), inertia 0.943x and 0.942x faiss.Kmeans' against 0.950x and 0.939x;
+# china.jpg, 64 codes, 5 seeds: inertia 1.0002x KMeans' against 1.0011x (load 2.5-3). On one
+# thread, alternated in one process, seed 0: 0.72x / 0.93x / 0.93x the time at 100,000 /
+# 400,000 / 1,600,000 rows (the pass over all rows is most of the fit at large n). The first
+# level (8,192 rows at 256 codes) takes most of the iterations from the seeds at a quarter of
+# the cost of 128 rows per code; a first level of 64 rows per code skipped the 512-per-code
+# level at 100,000 rows and left 3-13 passes over all rows instead of 2-3.
+_WARM_START_PER_CODE = 32
 _WARM_START_MAX_PER_CODE = 1024
 _WARM_START_MAX_FRACTION = 16
 # Over-relaxation of the warm-started fits: each code moves 1.8 times the way to its rows' mean

@@ -56,8 +56,9 @@ class VectorQuantizer(
         integers.
     init : {"k-means++", "random"} or array-like, default="k-means++"
         Initial codebook. ``"k-means++"`` seeds greedily on a subsample (at most 128 rows per
-        code); ``"random"`` picks distinct rows. An array must have the shape of ``codebook_``:
-        ``(n_codes, n_features)``, or ``(n_stages, n_codes, n_features)`` when ``n_stages > 1``.
+        code; 64 when Lloyd on subsamples follows, see Notes); ``"random"`` picks distinct
+        rows. An array must have the shape of ``codebook_``: ``(n_codes, n_features)``, or
+        ``(n_stages, n_codes, n_features)`` when ``n_stages > 1``.
         With ``max_iter=0`` a given array is kept as is (a fixed palette, for instance).
     n_init : int, default=1
         Runs from different seeds; the one with the lowest inertia is kept. An array ``init``
@@ -139,7 +140,7 @@ class VectorQuantizer(
 
     Full-batch fits seeded by a string ``init`` on many rows first run Lloyd on growing random
     subsamples (faiss's ``Kmeans`` trains on one subsample of at most 256 rows per code and
-    stops there; here the codes are then refined on all rows): 128 rows per code, then four
+    stops there; here the codes are then refined on all rows): 32 rows per code, then four
     times more each time, while the subsample is at most half of the rows and at most 1024
     rows per code or a sixteenth of the rows, whichever is more. Each subsample runs, from
     the codes the one before it left, until an iteration lowers its inertia by no more than
