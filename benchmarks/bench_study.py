@@ -20,11 +20,17 @@ regularization matters a little more than on all of them.
 
 Speed (``--speed``): the CLI's studies (a net and a linear model, each in a Pipeline with the
 CLI's preprocessing, 2 repeats of the cross-validation) on a generated regression table, timed
-with screening (successive halving inside each training fold) and without, side by side in one
-run; prints the time ratio (targets: the 200,000 x 20 table with ``--quick`` settings in <= 25%
-of the exhaustive time, a 6,366-row table in full mode in <= 50%) and whether the verdicts agree.
+in two configurations side by side in one run: "exhaustive" (every strength on every fold at
+full size, the net 100 epochs: the CLI before screening and the epoch budget were its
+defaults) and "default" (the CLI today: screening="auto", the net's epochs from its step
+budget). Prints the time ratio (targets: the 200,000 x 20 table with ``--quick`` settings in
+<= 25% of the exhaustive time, a 6,366-row table in full mode in <= 50%) and both verdicts.
+``--configs default`` times one configuration alone (the exhaustive study of 200,000 rows
+runs for hours on 2 cores).
 
-    python benchmarks/bench_study.py --speed --rows 200000 --features 20 --cli-quick
+    python benchmarks/bench_study.py --speed --rows 20000 --features 20 --cli-quick
+    python benchmarks/bench_study.py --speed --rows 200000 --features 20 --cli-quick \
+        --configs default
     python benchmarks/bench_study.py --speed --rows 6366 --features 8
 """
 
@@ -240,35 +246,57 @@ def speed_table(n_rows, n_features, seed=0):
     return frame, y
 
 
-def speed(n_rows, n_features, cli_quick, n_jobs, which):
-    """The CLI's studies with and without screening, timed side by side; verdicts compared."""
-    from skreg.study._cli import estimators
+# --speed configurations: "exhaustive" is the study as it was before screening and the
+# epoch budget were the CLI's defaults (every strength on every fold at full size, the net
+# 100 epochs whatever the table); "default" is the CLI's study today.
+SPEED_CONFIGS = ("exhaustive", "default")
+
+
+def _verdict_text(study):
+    table = study.verdicts_
+    return ", ".join(f"{name}={verdict} ({gain:+.3g}, p_holm {p:.3f})" for name, verdict, gain, p
+                     in zip(table["regularizer"], table["verdict"], table["gain"],
+                            table["p_holm"], strict=True))
+
+
+def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=SPEED_CONFIGS):
+    """The CLI's studies in each configuration, timed side by side; verdicts compared."""
+    from skreg.study._cli import MAX_EPOCHS, estimators
 
     X, y = speed_table(n_rows, n_features)
     cv = 3 if cli_quick else 5
     print(f"{n_rows} x {n_features} table, {'--quick' if cli_quick else 'full'} settings, "
           f"{cv}-fold CV repeated 2 times, n_jobs={n_jobs}")
     times, verdicts = {}, {}
-    for screening in (False, True):
+    for config in configs:
         start = time.perf_counter()
         for title, model in estimators(X, "regression", which, quick=cli_quick,
-                                       random_state=0).items():
+                                       random_state=0, cv=cv).items():
+            if config == "exhaustive" and title == "neural net":
+                model.set_params(net__regressor__max_iter=MAX_EPOCHS)
+            epochs = model.get_params().get("net__regressor__max_iter")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study = compare_regularizers(model, X, y, cv=cv, n_repeats=2, n_jobs=n_jobs,
                                              random_state=0, quick=cli_quick,
-                                             screening=screening)
-            verdicts[screening, title] = dict(zip(study.verdicts_["regularizer"],
-                                                  study.verdicts_["verdict"], strict=True))
-            print(f"  screening={screening!s:5}  {title:12s} "
-                  f"{time.perf_counter() - start:7.1f} s  {verdicts[screening, title]}",
-                  flush=True)
-        times[screening] = time.perf_counter() - start
-    ratio = times[True] / times[False]
-    titles = {title for _, title in verdicts}
-    same = all(verdicts[True, title] == verdicts[False, title] for title in titles)
-    print(f"screened / exhaustive time: {times[True]:.1f} s / {times[False]:.1f} s = "
-          f"{ratio:.1%}; same verdicts: {same}")
+                                             screening=config == "default" and "auto")
+            verdicts[config, title] = dict(zip(study.verdicts_["regularizer"],
+                                               study.verdicts_["verdict"], strict=True))
+            print(f"  {config:10s} {title:12s} {time.perf_counter() - start:7.1f} s"
+                  + (f"  ({epochs} epochs)" if epochs else "")
+                  + f"\n    {_verdict_text(study)}", flush=True)
+            if study.baseline_flags_:
+                print(f"    baseline flags: {'; '.join(study.baseline_flags_)}")
+        times[config] = time.perf_counter() - start
+    if len(configs) == 2:
+        ratio = times["default"] / times["exhaustive"]
+        titles = {title for _, title in verdicts}
+        same = all(verdicts["default", title] == verdicts["exhaustive", title]
+                   for title in titles)
+        print(f"default / exhaustive time: {times['default']:.1f} s / "
+              f"{times['exhaustive']:.1f} s = {ratio:.1%}; same verdicts: {same}")
+    else:
+        print(f"{configs[0]} time: {times[configs[0]]:.1f} s")
     with open("/proc/loadavg") as handle:
         print("load average after:", handle.read().strip())
 
@@ -284,6 +312,8 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=-1, help="--speed: parallel fits")
     parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
                         help="--speed: the CLI's --estimator")
+    parser.add_argument("--configs", nargs="+", choices=SPEED_CONFIGS, default=SPEED_CONFIGS,
+                        help="--speed: the studies to time (default: both, side by side)")
     parser.add_argument("--quick", action="store_true", help="4 seeds, linear tasks only")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 20, 4 with --quick)")
     parser.add_argument("--repeats", type=int, default=2,
@@ -293,7 +323,8 @@ def main():
     if args.speed:
         with open("/proc/loadavg") as handle:
             print("load average:", handle.read().strip())
-        speed(args.rows, args.features, args.cli_quick, args.n_jobs, args.estimator)
+        speed(args.rows, args.features, args.cli_quick, args.n_jobs, args.estimator,
+              tuple(args.configs))
         return
     n_seeds = args.seeds or (4 if args.quick else 20)
     tasks = args.tasks or [t for t in TASKS if not (args.quick and "net" in t)]
