@@ -248,15 +248,17 @@ def speed_table(n_rows, n_features, seed=0):
 
 # --speed configurations: "exhaustive" is the study as it was before screening and the
 # epoch budget were the CLI's defaults (every strength on every fold at full size, the net
-# 100 epochs whatever the table); "default" is the CLI's study today.
-SPEED_CONFIGS = ("exhaustive", "default")
+# 100 epochs whatever the table); "default" is the CLI's study today; "budget" the epoch
+# budget alone (no screening), "screened" screening alone (100 epochs).
+SPEED_CONFIGS = ("exhaustive", "default", "budget", "screened")
 
 
 def _verdict_text(study):
     table = study.verdicts_
-    return ", ".join(f"{name}={verdict} ({gain:+.3g}, p_holm {p:.3f})" for name, verdict, gain, p
-                     in zip(table["regularizer"], table["verdict"], table["gain"],
-                            table["p_holm"], strict=True))
+    return "\n    ".join(f"{name}={verdict} ({gain:+.3g}, p_holm {p:.3f}; {setting})"
+                         for name, verdict, gain, p, setting
+                         in zip(table["regularizer"], table["verdict"], table["gain"],
+                                table["p_holm"], table["best setting"], strict=True))
 
 
 def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=SPEED_CONFIGS):
@@ -272,14 +274,15 @@ def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=SPEED_CONFIGS):
         start = time.perf_counter()
         for title, model in estimators(X, "regression", which, quick=cli_quick,
                                        random_state=0, cv=cv).items():
-            if config == "exhaustive" and title == "neural net":
+            if config in ("exhaustive", "screened") and title == "neural net":
                 model.set_params(net__regressor__max_iter=MAX_EPOCHS)
             epochs = model.get_params().get("net__regressor__max_iter")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study = compare_regularizers(model, X, y, cv=cv, n_repeats=2, n_jobs=n_jobs,
                                              random_state=0, quick=cli_quick,
-                                             screening=config == "default" and "auto")
+                                             screening=config in ("default", "screened")
+                                             and "auto")
             verdicts[config, title] = dict(zip(study.verdicts_["regularizer"],
                                                study.verdicts_["verdict"], strict=True))
             print(f"  {config:10s} {title:12s} {time.perf_counter() - start:7.1f} s"
@@ -288,15 +291,13 @@ def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=SPEED_CONFIGS):
             if study.baseline_flags_:
                 print(f"    baseline flags: {'; '.join(study.baseline_flags_)}")
         times[config] = time.perf_counter() - start
-    if len(configs) == 2:
-        ratio = times["default"] / times["exhaustive"]
-        titles = {title for _, title in verdicts}
-        same = all(verdicts["default", title] == verdicts["exhaustive", title]
-                   for title in titles)
-        print(f"default / exhaustive time: {times['default']:.1f} s / "
-              f"{times['exhaustive']:.1f} s = {ratio:.1%}; same verdicts: {same}")
-    else:
-        print(f"{configs[0]} time: {times[configs[0]]:.1f} s")
+    titles = {title for _, title in verdicts}
+    reference = configs[0]
+    print(f"{reference} time: {times[reference]:.1f} s")
+    for config in configs[1:]:
+        same = all(verdicts[config, title] == verdicts[reference, title] for title in titles)
+        print(f"{config} / {reference} time: {times[config]:.1f} s / {times[reference]:.1f} s "
+              f"= {times[config] / times[reference]:.1%}; same verdicts: {same}")
     with open("/proc/loadavg") as handle:
         print("load average after:", handle.read().strip())
 
@@ -312,8 +313,10 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=-1, help="--speed: parallel fits")
     parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
                         help="--speed: the CLI's --estimator")
-    parser.add_argument("--configs", nargs="+", choices=SPEED_CONFIGS, default=SPEED_CONFIGS,
-                        help="--speed: the studies to time (default: both, side by side)")
+    parser.add_argument("--configs", nargs="+", choices=SPEED_CONFIGS,
+                        default=["exhaustive", "default"],
+                        help="--speed: the studies to time side by side, the first the "
+                             "reference of the ratios (default: exhaustive default)")
     parser.add_argument("--quick", action="store_true", help="4 seeds, linear tasks only")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 20, 4 with --quick)")
     parser.add_argument("--repeats", type=int, default=2,

@@ -162,7 +162,6 @@ def test_cli_net_trains_a_budget_of_steps_on_large_tables(quick):
         steps_per_epoch = -(-n_train // 200)
         if 20 < epochs < 100:  # the fewest epochs that make the budget
             assert 5_000 <= epochs * steps_per_epoch < 5_000 + steps_per_epoch
-    cv = 3 if quick else 5
     # The smallest training fold of 30,000 rows: 20,000 rows (3 folds, 50 epochs), 24,000
     # (5 folds, 42 epochs).
     for n_rows, epochs in ((1_500, 100), (30_000, 50 if quick else 42)):
