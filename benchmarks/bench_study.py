@@ -20,18 +20,20 @@ regularization matters a little more than on all of them.
 
 Speed (``--speed``): the CLI's studies (a net and a linear model, each in a Pipeline with the
 CLI's preprocessing, 2 repeats of the cross-validation) on a generated regression table, timed
-in two configurations side by side in one run: "exhaustive" (every strength on every fold at
-full size, the net 100 epochs: the CLI before screening and the epoch budget were its
-defaults) and "default" (the CLI today: screening="auto", the net's epochs from its step
-budget). Prints the time ratio (targets: the 200,000 x 20 table with ``--quick`` settings in
-<= 25% of the exhaustive time, a 6,366-row table in full mode in <= 50%) and both verdicts.
-``--configs default`` times one configuration alone (the exhaustive study of 200,000 rows
-runs for hours on 2 cores).
+in several configurations side by side in one run: "exhaustive" (every strength on every fold
+at full size, the net 100 epochs: the CLI before the epoch budget), "budget" (the CLI today:
+the net's epochs from its step budget), "screened" and "budget-screened" (the same with
+``--screening``: successive halving inside each training fold). Prints the time ratios to the
+first configuration (targets: the 200,000 x 20 table with ``--quick`` settings in <= 25% of
+the exhaustive time, a 6,366-row table in full mode in <= 50%) and every verdict with its
+gain, Holm-adjusted p-value and best setting. ``--configs budget`` times one configuration
+alone (the exhaustive study of 200,000 rows runs for hours on 2 cores).
 
-    python benchmarks/bench_study.py --speed --rows 20000 --features 20 --cli-quick
+    python benchmarks/bench_study.py --speed --rows 50000 --features 20 --cli-quick
     python benchmarks/bench_study.py --speed --rows 200000 --features 20 --cli-quick \
-        --configs default
-    python benchmarks/bench_study.py --speed --rows 6366 --features 8
+        --configs budget
+    python benchmarks/bench_study.py --speed --rows 6366 --features 8 \
+        --configs exhaustive screened
 """
 
 import argparse
@@ -246,11 +248,12 @@ def speed_table(n_rows, n_features, seed=0):
     return frame, y
 
 
-# --speed configurations: "exhaustive" is the study as it was before screening and the
-# epoch budget were the CLI's defaults (every strength on every fold at full size, the net
-# 100 epochs whatever the table); "default" is the CLI's study today; "budget" the epoch
-# budget alone (no screening), "screened" screening alone (100 epochs).
-SPEED_CONFIGS = ("exhaustive", "default", "budget", "screened")
+# --speed configurations: (the CLI net's epochs from its step budget, screening="auto").
+# "exhaustive" is the CLI before the epoch budget (every strength on every fold at full size,
+# the net 100 epochs whatever the table); "budget" is the CLI's default today; "screened" and
+# "budget-screened" add --screening (successive halving inside each training fold).
+SPEED_CONFIGS = {"exhaustive": (False, False), "budget": (True, False),
+                 "screened": (False, True), "budget-screened": (True, True)}
 
 
 def _verdict_text(study):
@@ -261,7 +264,7 @@ def _verdict_text(study):
                                 table["p_holm"], table["best setting"], strict=True))
 
 
-def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=SPEED_CONFIGS):
+def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=("exhaustive", "budget")):
     """The CLI's studies in each configuration, timed side by side; verdicts compared."""
     from skreg.study._cli import MAX_EPOCHS, estimators
 
@@ -274,15 +277,15 @@ def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=SPEED_CONFIGS):
         start = time.perf_counter()
         for title, model in estimators(X, "regression", which, quick=cli_quick,
                                        random_state=0, cv=cv).items():
-            if config in ("exhaustive", "screened") and title == "neural net":
+            budget, screening = SPEED_CONFIGS[config]
+            if not budget and title == "neural net":
                 model.set_params(net__regressor__max_iter=MAX_EPOCHS)
             epochs = model.get_params().get("net__regressor__max_iter")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study = compare_regularizers(model, X, y, cv=cv, n_repeats=2, n_jobs=n_jobs,
                                              random_state=0, quick=cli_quick,
-                                             screening=config in ("default", "screened")
-                                             and "auto")
+                                             screening=screening and "auto")
             verdicts[config, title] = dict(zip(study.verdicts_["regularizer"],
                                                study.verdicts_["verdict"], strict=True))
             print(f"  {config:10s} {title:12s} {time.perf_counter() - start:7.1f} s"
@@ -314,9 +317,9 @@ def main():
     parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
                         help="--speed: the CLI's --estimator")
     parser.add_argument("--configs", nargs="+", choices=SPEED_CONFIGS,
-                        default=["exhaustive", "default"],
+                        default=["exhaustive", "budget"],
                         help="--speed: the studies to time side by side, the first the "
-                             "reference of the ratios (default: exhaustive default)")
+                             "reference of the ratios (default: exhaustive budget)")
     parser.add_argument("--quick", action="store_true", help="4 seeds, linear tasks only")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 20, 4 with --quick)")
     parser.add_argument("--repeats", type=int, default=2,
