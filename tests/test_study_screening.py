@@ -149,21 +149,21 @@ def test_screening_auto_is_on_for_large_tables_and_quick_mode():
                              regularizers={"shrink": [0.5, 1.0]}, screening="yes")
 
 
-def test_default_screening_turns_on_for_large_tables_with_the_exhaustive_verdicts(
+def test_screening_auto_turns_on_for_large_tables_with_the_exhaustive_verdicts(
         studies, sparse_table, monkeypatch):
-    """screening="auto" is the default: on a table past its threshold (lowered here, so
-    that a small table counts as large), the Lasso that clearly helps and the too strong
-    ridge that clearly hurts get the exhaustive search's verdicts, screened."""
+    """screening="auto" (the CLI's --screening): on a table past its threshold (lowered
+    here, so that a small table counts as large), the Lasso that clearly helps and the too
+    strong ridge that clearly hurts get the exhaustive search's verdicts, screened."""
     exhaustive, _ = studies
     monkeypatch.setattr(_screening, "AUTO_ROWS", len(sparse_table[1]))
     model = make_pipeline(StandardScaler(), ElasticNetRegressor())
     study = compare_regularizers(model, *sparse_table, cv=5, regularizers=REGULARIZERS,
-                                 random_state=0)
+                                 random_state=0, screening="auto")
     assert list(study.verdicts_["kind"]) == ["screened", "screened"]
     assert list(study.verdicts_["verdict"]) == list(exhaustive.verdicts_["verdict"])
-    # One row fewer than the threshold: every strength on every fold, as before.
+    # One row fewer than the threshold: every strength on every fold.
     smaller = compare_regularizers(model, *(part[:-1] for part in sparse_table), cv=5,
-                                   regularizers=REGULARIZERS, random_state=0)
+                                   regularizers=REGULARIZERS, random_state=0, screening="auto")
     assert list(smaller.verdicts_["kind"]) == ["single", "single"]
 
 
@@ -189,8 +189,7 @@ def test_cli_screening_flag(tmp_path, monkeypatch):
     path = tmp_path / "t.csv"
     pd.DataFrame({"a": rng.normal(size=40), "y": rng.normal(size=40)}).to_csv(path, index=False)
     monkeypatch.setattr(skreg.study, "compare_regularizers", fake)
-    for flags, expected in (([], "auto"), (["--screening"], "auto"),
-                            (["--no-screening"], False)):
+    for flags, expected in (([], False), (["--screening"], "auto")):
         with pytest.raises(KeyboardInterrupt):
             main([str(path), "--target", "y", "--estimator", "linear",
                   "--out", str(tmp_path / "r"), *flags])

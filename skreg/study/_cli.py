@@ -76,13 +76,14 @@ def _parser():
                              "kept; only the files of an earlier report are replaced)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller grids, 3 folds (repeated twice): a first look")
-    parser.add_argument("--screening", action=argparse.BooleanOptionalAction, default=True,
-                        help="choose each regularizer's strength by successive halving inside "
-                             "each training fold, on tables of 5,000 rows or more (2,000 with "
-                             "--quick) (default: on); --no-screening fits every strength on "
-                             "every fold at full size")
+    parser.add_argument("--screening", action="store_true",
+                        help="faster: choose each regularizer's strength by successive "
+                             "halving inside each training fold, on tables of 5,000 rows or "
+                             "more (2,000 with --quick); biased towards strong settings, see "
+                             "the user guide; default: every strength on every fold at full "
+                             "size")
     parser.add_argument("--cv", type=int, help="number of folds (default: 5, 3 with --quick)")
-    # Only documented here: the epochs are a budget of optimizer steps (see net_epochs).
+    # --help says how long the net trains (net_epochs): a step budget, not a fixed 100 epochs.
     parser.epilog = (
         f"The neural net trains {MAX_EPOCHS} epochs on training folds of up to "
         f"{STEP_BUDGET * BATCH_SIZE // MAX_EPOCHS:,} rows; on larger ones, about "

@@ -231,7 +231,7 @@ def _combination(sweeps, rows, names):
 
 def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_repeats=1,
                          scoring=None, n_jobs=None, random_state=None, quick=False,
-                         screening="auto", verbose=0):
+                         screening=False, verbose=0):
     """Cross-validate each regularizer of ``estimator`` against the unregularized baseline.
 
     Read more in the :ref:`User Guide <which-regularizer>`.
@@ -292,14 +292,14 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         inner) when ``cv`` is an int. With None, an int ``cv`` gives unshuffled folds.
     quick : bool, default=False
         Smaller default grids (two strengths per regularizer): a first look, or tests.
-    screening : bool or "auto", default="auto"
+    screening : bool or "auto", default=False
         True: choose each regularizer's strength inside each outer training fold by
         successive halving (:class:`~sklearn.model_selection.HalvingGridSearchCV`) on
         subsamples of its rows; only the strength kept is refit on the fold and scored
-        (nested, so honest, but with a little less power). The others get NaN full-size
+        (nested, so honest, but with less power, and biased towards strong settings: a
+        regularizer's best strength falls as the rows grow). The others get NaN full-size
         scores and a ``screening_score``. "auto": True from 5,000 rows (2,000 with
-        ``quick``), where the fits at full size are most of the time. False: every strength
-        on every fold at full size.
+        ``quick``). False: every strength on every fold at full size.
     verbose : int, default=0
         0: silent. 1: one progress bar over every fit of the study, fits done / total and
         the time left (``tqdm.auto``: a widget in Jupyter, a line in a terminal), fed by
