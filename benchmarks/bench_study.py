@@ -305,6 +305,34 @@ def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=("exhaustive", "
         print("load average after:", handle.read().strip())
 
 
+def fit_times(n_rows, n_features, cli_quick):
+    """One fit of the study's net baseline on a training fold: 100 epochs against the budget.
+
+    Side by side in one run: what every net fit of the exhaustive study costs against the
+    same fit under the step budget, where the exhaustive study is too long to time whole.
+    """
+    from skreg.study._cli import MAX_EPOCHS, estimators
+    from skreg.study._grids import NET_OFF
+
+    X, y = speed_table(n_rows, n_features)
+    cv = 3 if cli_quick else 5
+    n_train = n_rows - -(-n_rows // cv)
+    model = estimators(X, "regression", "net", quick=cli_quick, random_state=0,
+                       cv=cv)["neural net"]
+    model.set_params(**{f"net__regressor__{key}": value for key, value in NET_OFF.items()})
+    budget = model.get_params()["net__regressor__max_iter"]
+    # A first fit pays for torch's one-time set-up: not part of either timing.
+    clone(model).set_params(net__regressor__max_iter=1).fit(X[:200], y[:200])
+    times = []
+    for epochs in (MAX_EPOCHS, budget):
+        start = time.perf_counter()
+        clone(model).set_params(net__regressor__max_iter=epochs).fit(X[:n_train], y[:n_train])
+        times.append(time.perf_counter() - start)
+        print(f"  the baseline net, {n_train} rows, {epochs:3d} epochs: {times[-1]:6.1f} s",
+              flush=True)
+    print(f"{budget} / {MAX_EPOCHS} epochs, one fit: {times[1] / times[0]:.1%}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speed", action="store_true",
@@ -320,6 +348,9 @@ def main():
                         default=["exhaustive", "budget"],
                         help="--speed: the studies to time side by side, the first the "
                              "reference of the ratios (default: exhaustive budget)")
+    parser.add_argument("--fit-times", action="store_true",
+                        help="--speed: time one fit of the net baseline on a training fold, "
+                             "100 epochs against the step budget, instead of the studies")
     parser.add_argument("--quick", action="store_true", help="4 seeds, linear tasks only")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 20, 4 with --quick)")
     parser.add_argument("--repeats", type=int, default=2,
@@ -329,6 +360,9 @@ def main():
     if args.speed:
         with open("/proc/loadavg") as handle:
             print("load average:", handle.read().strip())
+        if args.fit_times:
+            fit_times(args.rows, args.features, args.cli_quick)
+            return
         speed(args.rows, args.features, args.cli_quick, args.n_jobs, args.estimator,
               tuple(args.configs))
         return
