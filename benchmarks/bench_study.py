@@ -20,12 +20,24 @@ regularization matters a little more than on all of them.
 
 Speed (``--speed``): the CLI's studies (a net and a linear model, each in a Pipeline with the
 CLI's preprocessing, 2 repeats of the cross-validation) on a generated regression table, timed
-with screening (successive halving inside each training fold) and without, side by side in one
-run; prints the time ratio (targets: the 200,000 x 20 table with ``--quick`` settings in <= 25%
-of the exhaustive time, a 6,366-row table in full mode in <= 50%) and whether the verdicts agree.
+in several configurations side by side in one run: "exhaustive" (every strength on every fold
+at full size, the net 100 epochs: the CLI before the epoch budget), "budget" (the CLI today:
+the net's epochs from its step budget), "screened" and "budget-screened" (the same with
+``--screening``: successive halving inside each training fold). Prints the time ratios to the
+first configuration (targets: the 200,000 x 20 table with ``--quick`` settings in <= 25% of
+the exhaustive time, a 6,366-row table in full mode in <= 50%) and every verdict with its
+gain, Holm-adjusted p-value and best setting. ``--configs budget`` times one configuration
+alone (the exhaustive study of 200,000 rows runs for hours on 2 cores).
 
-    python benchmarks/bench_study.py --speed --rows 200000 --features 20 --cli-quick
-    python benchmarks/bench_study.py --speed --rows 6366 --features 8
+Measured (2-core machine, load average about 2): the 200,000 x 20 ``--quick`` study under
+the budget in 18.4% of the exhaustive time (364 s / 1,976 s), 2 verdicts of 11 changed, both
+at Holm p = 0.040; the 50,000 x 20 one in 32.7% (30 epochs), 4 net verdicts of 8 changed.
+
+    python benchmarks/bench_study.py --speed --rows 50000 --features 20 --cli-quick
+    python benchmarks/bench_study.py --speed --rows 200000 --features 20 --cli-quick \
+        --configs budget
+    python benchmarks/bench_study.py --speed --rows 6366 --features 8 \
+        --configs exhaustive screened
 """
 
 import argparse
@@ -240,37 +252,89 @@ def speed_table(n_rows, n_features, seed=0):
     return frame, y
 
 
-def speed(n_rows, n_features, cli_quick, n_jobs, which):
-    """The CLI's studies with and without screening, timed side by side; verdicts compared."""
-    from skreg.study._cli import estimators
+# --speed configurations: (the CLI net's epochs from its step budget, screening="auto").
+# "exhaustive" is the CLI before the epoch budget (every strength on every fold at full size,
+# the net 100 epochs whatever the table); "budget" is the CLI's default today; "screened" and
+# "budget-screened" add --screening (successive halving inside each training fold).
+SPEED_CONFIGS = {"exhaustive": (False, False), "budget": (True, False),
+                 "screened": (False, True), "budget-screened": (True, True)}
+
+
+def _verdict_text(study):
+    table = study.verdicts_
+    return "\n    ".join(f"{name}={verdict} ({gain:+.3g}, p_holm {p:.3f}; {setting})"
+                         for name, verdict, gain, p, setting
+                         in zip(table["regularizer"], table["verdict"], table["gain"],
+                                table["p_holm"], table["best setting"], strict=True))
+
+
+def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=("exhaustive", "budget")):
+    """The CLI's studies in each configuration, timed side by side; verdicts compared."""
+    from skreg.study._cli import MAX_EPOCHS, estimators
 
     X, y = speed_table(n_rows, n_features)
     cv = 3 if cli_quick else 5
     print(f"{n_rows} x {n_features} table, {'--quick' if cli_quick else 'full'} settings, "
           f"{cv}-fold CV repeated 2 times, n_jobs={n_jobs}")
     times, verdicts = {}, {}
-    for screening in (False, True):
+    for config in configs:
         start = time.perf_counter()
         for title, model in estimators(X, "regression", which, quick=cli_quick,
-                                       random_state=0).items():
+                                       random_state=0, cv=cv).items():
+            budget, screening = SPEED_CONFIGS[config]
+            if not budget and title == "neural net":
+                model.set_params(net__regressor__max_iter=MAX_EPOCHS)
+            epochs = model.get_params().get("net__regressor__max_iter")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 study = compare_regularizers(model, X, y, cv=cv, n_repeats=2, n_jobs=n_jobs,
                                              random_state=0, quick=cli_quick,
-                                             screening=screening)
-            verdicts[screening, title] = dict(zip(study.verdicts_["regularizer"],
-                                                  study.verdicts_["verdict"], strict=True))
-            print(f"  screening={screening!s:5}  {title:12s} "
-                  f"{time.perf_counter() - start:7.1f} s  {verdicts[screening, title]}",
-                  flush=True)
-        times[screening] = time.perf_counter() - start
-    ratio = times[True] / times[False]
+                                             screening=screening and "auto")
+            verdicts[config, title] = dict(zip(study.verdicts_["regularizer"],
+                                               study.verdicts_["verdict"], strict=True))
+            print(f"  {config:10s} {title:12s} {time.perf_counter() - start:7.1f} s"
+                  + (f"  ({epochs} epochs)" if epochs else "")
+                  + f"\n    {_verdict_text(study)}", flush=True)
+            if study.baseline_flags_:
+                print(f"    baseline flags: {'; '.join(study.baseline_flags_)}")
+        times[config] = time.perf_counter() - start
     titles = {title for _, title in verdicts}
-    same = all(verdicts[True, title] == verdicts[False, title] for title in titles)
-    print(f"screened / exhaustive time: {times[True]:.1f} s / {times[False]:.1f} s = "
-          f"{ratio:.1%}; same verdicts: {same}")
+    reference = configs[0]
+    print(f"{reference} time: {times[reference]:.1f} s")
+    for config in configs[1:]:
+        same = all(verdicts[config, title] == verdicts[reference, title] for title in titles)
+        print(f"{config} / {reference} time: {times[config]:.1f} s / {times[reference]:.1f} s "
+              f"= {times[config] / times[reference]:.1%}; same verdicts: {same}")
     with open("/proc/loadavg") as handle:
         print("load average after:", handle.read().strip())
+
+
+def fit_times(n_rows, n_features, cli_quick):
+    """One fit of the study's net baseline on a training fold: 100 epochs against the budget.
+
+    Side by side in one run: what every net fit of the exhaustive study costs against the
+    same fit under the step budget, where the exhaustive study is too long to time whole.
+    """
+    from skreg.study._cli import MAX_EPOCHS, estimators
+    from skreg.study._grids import NET_OFF
+
+    X, y = speed_table(n_rows, n_features)
+    cv = 3 if cli_quick else 5
+    n_train = n_rows - -(-n_rows // cv)
+    model = estimators(X, "regression", "net", quick=cli_quick, random_state=0,
+                       cv=cv)["neural net"]
+    model.set_params(**{f"net__regressor__{key}": value for key, value in NET_OFF.items()})
+    budget = model.get_params()["net__regressor__max_iter"]
+    # A first fit pays for torch's one-time set-up: not part of either timing.
+    clone(model).set_params(net__regressor__max_iter=1).fit(X[:200], y[:200])
+    times = []
+    for epochs in (MAX_EPOCHS, budget):
+        start = time.perf_counter()
+        clone(model).set_params(net__regressor__max_iter=epochs).fit(X[:n_train], y[:n_train])
+        times.append(time.perf_counter() - start)
+        print(f"  the baseline net, {n_train} rows, {epochs:3d} epochs: {times[-1]:6.1f} s",
+              flush=True)
+    print(f"{budget} / {MAX_EPOCHS} epochs, one fit: {times[1] / times[0]:.1%}")
 
 
 def main():
@@ -284,6 +348,13 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=-1, help="--speed: parallel fits")
     parser.add_argument("--estimator", choices=["net", "linear", "both"], default="both",
                         help="--speed: the CLI's --estimator")
+    parser.add_argument("--configs", nargs="+", choices=SPEED_CONFIGS,
+                        default=["exhaustive", "budget"],
+                        help="--speed: the studies to time side by side, the first the "
+                             "reference of the ratios (default: exhaustive budget)")
+    parser.add_argument("--fit-times", action="store_true",
+                        help="--speed: time one fit of the net baseline on a training fold, "
+                             "100 epochs against the step budget, instead of the studies")
     parser.add_argument("--quick", action="store_true", help="4 seeds, linear tasks only")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 20, 4 with --quick)")
     parser.add_argument("--repeats", type=int, default=2,
@@ -293,7 +364,11 @@ def main():
     if args.speed:
         with open("/proc/loadavg") as handle:
             print("load average:", handle.read().strip())
-        speed(args.rows, args.features, args.cli_quick, args.n_jobs, args.estimator)
+        if args.fit_times:
+            fit_times(args.rows, args.features, args.cli_quick)
+            return
+        speed(args.rows, args.features, args.cli_quick, args.n_jobs, args.estimator,
+              tuple(args.configs))
         return
     n_seeds = args.seeds or (4 if args.quick else 20)
     tasks = args.tasks or [t for t in TASKS if not (args.quick and "net" in t)]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skreg.study._cli import _parser, main, prepare, read_table
+from skreg.study._cli import _parser, estimators, main, net_epochs, prepare, read_table
 
 
 @pytest.fixture
@@ -182,3 +182,21 @@ def test_a_text_column_of_codes_is_not_taken_for_decimal_numbers(tmp_path):
                   "code;y\n" + "".join(f"A{i},{i};{i}\n" for i in range(10)))
     frame = read_table(data)
     assert frame.attrs["decimal"] == "." and frame["code"].iloc[1] == "A1,1"
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_cli_net_trains_a_budget_of_steps_on_large_tables(quick):
+    """100 epochs while a training fold has up to 10,000 rows (50 batches of 200), then
+    about 5,000 optimizer steps, at least 20 epochs; the same rule in both modes."""
+    for n_train, epochs in ((300, 100), (10_000, 100), (10_200, 99), (25_000, 40),
+                            (40_000, 25), (133_334, 20), (10**6, 20)):
+        assert net_epochs(n_train) == epochs
+        steps_per_epoch = -(-n_train // 200)
+        if 20 < epochs < 100:  # the fewest epochs that make the budget
+            assert 5_000 <= epochs * steps_per_epoch < 5_000 + steps_per_epoch
+    # The smallest training fold of 30,000 rows: 20,000 rows (3 folds, 50 epochs), 24,000
+    # (5 folds, 42 epochs).
+    for n_rows, epochs in ((1_500, 100), (30_000, 50 if quick else 42)):
+        X = pd.DataFrame({"a": np.zeros(n_rows), "b": np.ones(n_rows)})
+        model = estimators(X, "regression", "net", quick=quick, random_state=0)["neural net"]
+        assert model.get_params()["net__regressor__max_iter"] == epochs

@@ -149,6 +149,24 @@ def test_screening_auto_is_on_for_large_tables_and_quick_mode():
                              regularizers={"shrink": [0.5, 1.0]}, screening="yes")
 
 
+def test_screening_auto_turns_on_for_large_tables_with_the_exhaustive_verdicts(
+        studies, sparse_table, monkeypatch):
+    """screening="auto" (the CLI's --screening): on a table past its threshold (lowered
+    here, so that a small table counts as large), the Lasso that clearly helps and the too
+    strong ridge that clearly hurts get the exhaustive search's verdicts, screened."""
+    exhaustive, _ = studies
+    monkeypatch.setattr(_screening, "AUTO_ROWS", len(sparse_table[1]))
+    model = make_pipeline(StandardScaler(), ElasticNetRegressor())
+    study = compare_regularizers(model, *sparse_table, cv=5, regularizers=REGULARIZERS,
+                                 random_state=0, screening="auto")
+    assert list(study.verdicts_["kind"]) == ["screened", "screened"]
+    assert list(study.verdicts_["verdict"]) == list(exhaustive.verdicts_["verdict"])
+    # One row fewer than the threshold: every strength on every fold.
+    smaller = compare_regularizers(model, *(part[:-1] for part in sparse_table), cv=5,
+                                   regularizers=REGULARIZERS, random_state=0, screening="auto")
+    assert list(smaller.verdicts_["kind"]) == ["single", "single"]
+
+
 def test_last_rung_keeps_two_strengths_and_a_third_of_large_folds():
     # 9 strengths on 9,000 rows: 9 on 333, 3 on 1,000, the best of 3 on 3,000 rows.
     assert _screening.rungs(9, 9_000) == (1_000, 3_000)

@@ -14,6 +14,7 @@ import argparse
 import codecs
 import contextlib
 import csv
+import math
 import sys
 import time
 import warnings
@@ -32,6 +33,16 @@ _MIN_ROWS_PER_CLASS = 5
 _SEPARATORS = ",;\t|"
 # A number written with a decimal comma (and no thousands separator).
 _DECIMAL_COMMA = r"[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?"
+# The net's training length is a budget of optimizer steps rather than a number of epochs:
+# on 100,000 rows an epoch is 500 steps (batches of 200), and 100 of them trained the nets far
+# past convergence (most of a large study's time). A training fold of up to 10,000 rows keeps
+# 100 epochs; a larger one trains about STEP_BUDGET steps, and at least MIN_EPOCHS epochs so
+# that early stopping (patience 10) can act and the under-training check (the loss trend of
+# the last tenth of the epochs) has a tail to read. The study's check flags a baseline whose
+# loss is still falling at the end: the guard if a table needs more.
+MAX_EPOCHS, MIN_EPOCHS = 100, 20
+STEP_BUDGET = 5_000
+BATCH_SIZE = 200  # the nets' batch_size="auto"
 
 
 class InputError(Exception):
@@ -74,9 +85,17 @@ def _parser():
     parser.add_argument("--screening", action="store_true",
                         help="faster: choose each regularizer's strength by successive "
                              "halving inside each training fold, on tables of 5,000 rows or "
-                             "more (2,000 with --quick); default: every strength on every "
-                             "fold at full size")
+                             "more (2,000 with --quick); biased towards strong settings, see "
+                             "the user guide; default: every strength on every fold at full "
+                             "size")
     parser.add_argument("--cv", type=int, help="number of folds (default: 5, 3 with --quick)")
+    # --help says how long the net trains (net_epochs): a step budget, not a fixed 100 epochs.
+    parser.epilog = (
+        f"The neural net trains {MAX_EPOCHS} epochs on training folds of up to "
+        f"{STEP_BUDGET * BATCH_SIZE // MAX_EPOCHS:,} rows; on larger ones, about "
+        f"{STEP_BUDGET:,} optimizer steps (batches of {BATCH_SIZE} rows) and at least "
+        f"{MIN_EPOCHS} epochs: a large table needs fewer passes over its rows."
+    )
     parser.add_argument("--n-jobs", type=int, default=-1,
                         help="parallel fits (default: -1, every core)")
     parser.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
@@ -300,8 +319,22 @@ def preprocessing(X):
     )
 
 
-def estimators(X, task, which, *, quick, random_state):
-    """``{title: Pipeline}`` of the estimators to study."""
+def net_epochs(n_train):
+    """The CLI net's ``max_iter`` for training folds of ``n_train`` rows.
+
+    ``clip(ceil(STEP_BUDGET / steps_per_epoch), MIN_EPOCHS, MAX_EPOCHS)``: 100 epochs up to
+    10,000 rows, then a budget of about 5,000 optimizer steps, never under 20 epochs.
+    """
+    steps_per_epoch = max(math.ceil(n_train / BATCH_SIZE), 1)
+    return int(np.clip(math.ceil(STEP_BUDGET / steps_per_epoch), MIN_EPOCHS, MAX_EPOCHS))
+
+
+def estimators(X, task, which, *, quick, random_state, cv=None):
+    """``{title: Pipeline}`` of the estimators to study.
+
+    ``cv``: the number of folds, whose training size sets the net's epochs
+    (:func:`net_epochs`; default: 3 with ``quick``, else 5).
+    """
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
@@ -316,8 +349,10 @@ def estimators(X, task, which, *, quick, random_state):
     models = {}
     if which in ("net", "both"):
         # Quick mode trains as long as the full study: a baseline cut short at 30 epochs was
-        # under-trained, and every regularizer that speeds up training seemed to help.
-        epochs = 100
+        # under-trained, and every regularizer that speeds up training seemed to help. The
+        # length depends on the rows of a training fold, not on the mode.
+        cv = cv or (3 if quick else 5)
+        epochs = net_epochs(len(X) - math.ceil(len(X) / cv))  # the smallest training fold
         if task == "classification":
             net = RegularizedNetClassifier(max_iter=epochs, random_state=random_state)
         else:  # the net learns a standardized target: one learning rate fits any scale
@@ -414,7 +449,7 @@ def main(argv=None):
     # list in the report, instead of one stderr line each.
     with cluster, warnings.catch_warnings(record=True) as caught:
         for title, model in estimators(X, task, args.estimator, quick=args.quick,
-                                       random_state=args.random_state).items():
+                                       random_state=args.random_state, cv=cv).items():
             studies[title] = compare_regularizers(
                 model, X, y, cv=cv, n_jobs=args.n_jobs, random_state=args.random_state,
                 quick=args.quick, verbose=1, n_repeats=2,

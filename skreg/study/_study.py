@@ -296,8 +296,10 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         True: choose each regularizer's strength inside each outer training fold by
         successive halving (:class:`~sklearn.model_selection.HalvingGridSearchCV`) on
         subsamples of its rows; only the strength kept is refit on the fold and scored
-        (nested, so honest, but with less power). The others get NaN full-size scores and a
-        ``screening_score``. "auto": True from 5,000 rows (2,000 with ``quick``).
+        (nested, so honest, but with less power, and biased towards strong settings: a
+        regularizer's best strength falls as the rows grow). The others get NaN full-size
+        scores and a ``screening_score``. "auto": True from 5,000 rows (2,000 with
+        ``quick``). False: every strength on every fold at full size.
     verbose : int, default=0
         0: silent. 1: one progress bar over every fit of the study, fits done / total and
         the time left (``tqdm.auto``: a widget in Jupyter, a line in a terminal), fed by
