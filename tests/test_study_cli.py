@@ -200,3 +200,15 @@ def test_cli_net_trains_a_budget_of_steps_on_large_tables(quick):
         X = pd.DataFrame({"a": np.zeros(n_rows), "b": np.ones(n_rows)})
         model = estimators(X, "regression", "net", quick=quick, random_state=0)["neural net"]
         assert model.get_params()["net__regressor__max_iter"] == epochs
+
+
+def test_cli_epochs_option_overrides_the_budget(capsys):
+    X = pd.DataFrame({"a": np.zeros(30_000), "b": np.ones(30_000)})
+    model = estimators(X, "classification", "net", quick=True, random_state=0,
+                       epochs=100)["neural net"]
+    assert model.get_params()["net__max_iter"] == 100
+    assert _parser().parse_args(["d.csv", "--target", "y", "--epochs", "7"]).epochs == 7
+    for bad in ("0", "-3", "ten"):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["d.csv", "--target", "y", "--epochs", bad])
+    assert "--epochs: must be a positive integer, got 'ten'" in capsys.readouterr().err

@@ -240,3 +240,18 @@ def test_linear_baseline_that_did_not_converge_is_flagged():
                                      X[::3], y[::3], cv=3, random_state=0,
                                      regularizers={"L2 (ridge)": [0.1]})
     assert converged.baseline_flags_ == [] and converged.verdicts_.loc[0, "flags"] == ""
+
+
+def test_a_regularized_net_still_learning_at_max_iter_is_flagged():
+    # The baseline converges; the swept setting (a learning rate 100 times smaller, standing
+    # for a regularizer that slows training down) is still learning when max_iter stops it:
+    # its loss may only reflect slower training, and its own row says so.
+    X, y = load_iris(return_X_y=True)
+    net = make_pipeline(StandardScaler(), RegularizedNetClassifier(
+        (8,), max_iter=60, batch_size=32, learning_rate_init=0.03, random_state=0))
+    study = compare_regularizers(net, X, y, cv=3, random_state=0,
+                                 regularizers={"learning_rate_init": [3e-4], "dropout": [0.0]})
+    assert not study.baseline_flags_
+    verdicts = study.verdicts_.set_index("regularizer")
+    assert "under-trained" in verdicts.loc["learning_rate_init", "flags"]
+    assert "under-trained" not in verdicts.loc["dropout", "flags"]

@@ -89,12 +89,17 @@ def _parser():
                              "the user guide; default: every strength on every fold at full "
                              "size")
     parser.add_argument("--cv", type=int, help="number of folds (default: 5, 3 with --quick)")
+    parser.add_argument("--epochs", type=_positive_int,
+                        help="epochs the neural net trains (default: see below)")
     # --help says how long the net trains (net_epochs): a step budget, not a fixed 100 epochs.
     parser.epilog = (
         f"The neural net trains {MAX_EPOCHS} epochs on training folds of up to "
         f"{STEP_BUDGET * BATCH_SIZE // MAX_EPOCHS:,} rows; on larger ones, about "
         f"{STEP_BUDGET:,} optimizer steps (batches of {BATCH_SIZE} rows) and at least "
-        f"{MIN_EPOCHS} epochs: a large table needs fewer passes over its rows."
+        f"{MIN_EPOCHS} epochs: a large table needs fewer passes over its rows. Training "
+        "length is itself a regularizer: on large tables the verdicts of early stopping and "
+        "of regularizers that slow training down can differ from those of a longer training "
+        f"(--epochs {MAX_EPOCHS} trains as long as on small tables)."
     )
     parser.add_argument("--n-jobs", type=int, default=-1,
                         help="parallel fits (default: -1, every core)")
@@ -111,6 +116,16 @@ def _separator(text):
     if len(text) != 1:
         raise argparse.ArgumentTypeError(f"the separator must be one character, got {text!r}")
     return text
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def _encoding(name):
@@ -329,11 +344,11 @@ def net_epochs(n_train):
     return int(np.clip(math.ceil(STEP_BUDGET / steps_per_epoch), MIN_EPOCHS, MAX_EPOCHS))
 
 
-def estimators(X, task, which, *, quick, random_state, cv=None):
+def estimators(X, task, which, *, quick, random_state, cv=None, epochs=None):
     """``{title: Pipeline}`` of the estimators to study.
 
     ``cv``: the number of folds, whose training size sets the net's epochs
-    (:func:`net_epochs`; default: 3 with ``quick``, else 5).
+    (:func:`net_epochs`; default: 3 with ``quick``, else 5), unless ``epochs`` is given.
     """
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.pipeline import Pipeline
@@ -352,7 +367,8 @@ def estimators(X, task, which, *, quick, random_state, cv=None):
         # under-trained, and every regularizer that speeds up training seemed to help. The
         # length depends on the rows of a training fold, not on the mode.
         cv = cv or (3 if quick else 5)
-        epochs = net_epochs(len(X) - math.ceil(len(X) / cv))  # the smallest training fold
+        if epochs is None:  # from the smallest training fold
+            epochs = net_epochs(len(X) - math.ceil(len(X) / cv))
         if task == "classification":
             net = RegularizedNetClassifier(max_iter=epochs, random_state=random_state)
         else:  # the net learns a standardized target: one learning rate fits any scale
@@ -449,7 +465,8 @@ def main(argv=None):
     # list in the report, instead of one stderr line each.
     with cluster, warnings.catch_warnings(record=True) as caught:
         for title, model in estimators(X, task, args.estimator, quick=args.quick,
-                                       random_state=args.random_state, cv=cv).items():
+                                       random_state=args.random_state, cv=cv,
+                                       epochs=args.epochs).items():
             studies[title] = compare_regularizers(
                 model, X, y, cv=cv, n_jobs=args.n_jobs, random_state=args.random_state,
                 quick=args.quick, verbose=1, n_repeats=2,

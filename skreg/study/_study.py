@@ -441,7 +441,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
             progress.skip(len(splits))
     rows += tuned_rows
     for unit in assessed:
-        unit["flags"] = _verdicts.unit_flags(unit, max_iter)
+        unit["flags"] = _verdicts.unit_flags(unit, max_iter, STILL_FALLING)
         if unit["kind"] == "combination":
             unit["flags"].append("its settings were chosen on these folds: gain optimistic")
     baseline_flags = _verdicts.baseline_flags(rows[0], max_iter, STILL_FALLING)

@@ -73,8 +73,9 @@ def _numeric(values):
     return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
 
 
-def unit_flags(unit, max_iter):
-    """A unit's flags: best strength at an edge of the grid, early stopping that never stopped."""
+def unit_flags(unit, max_iter, still_falling=None):
+    """A unit's flags: best strength at an edge of the grid, early stopping that never stopped,
+    a regularized net still learning when ``max_iter`` stopped it."""
     flags = []
     test = unit["test"]
     if test.gain != 0 and np.isfinite(test.gain) and np.isnan(test.ci_low):
@@ -93,6 +94,14 @@ def unit_flags(unit, max_iter):
             and np.isfinite(best["n_iter"]) and best["n_iter"] >= max_iter):
         flags.append(f"early stopping never stopped: every fold ran all max_iter={max_iter} "
                      "epochs (raise max_iter)")
+    # A regularizer that slows training down (dropout, noise, mixup) can look harmful only
+    # because max_iter stopped it before it converged: its own loss trend says so.
+    trend = best.get("loss_trend", np.nan)
+    if (max_iter is not None and still_falling is not None and np.isfinite(trend)
+            and trend > still_falling):
+        flags.append(f"under-trained: the last tenth of its max_iter={max_iter} epochs still "
+                     f"made {trend:.0%} of its training loss's decrease; a loss may only "
+                     "reflect slower training (raise max_iter)")
     return flags
 
 
