@@ -263,9 +263,11 @@ SPEED_CONFIGS = {"exhaustive": (False, False), "budget": (True, False),
 def _verdict_text(study):
     table = study.verdicts_
     return "\n    ".join(f"{name}={verdict} ({gain:+.3g}, p_holm {p:.3f}; {setting})"
-                         for name, verdict, gain, p, setting
+                         + (f"\n      flags: {flags}" if flags else "")
+                         for name, verdict, gain, p, setting, flags
                          in zip(table["regularizer"], table["verdict"], table["gain"],
-                                table["p_holm"], table["best setting"], strict=True))
+                                table["p_holm"], table["best setting"], table["flags"],
+                                strict=True))
 
 
 def speed(n_rows, n_features, cli_quick, n_jobs, which, configs=("exhaustive", "budget")):
