@@ -250,7 +250,7 @@ def test_cli_prints_one_warnings_line_and_lists_them_in_the_report(tmp_path, cap
     data = tmp_path / "data.csv"
     data.write_text("\n".join(rows) + "\n")
 
-    def unconverged(X, task, which, *, quick, random_state):
+    def unconverged(X, task, which, *, quick, random_state, **options):
         model = make_pipeline(_cli.preprocessing(X), ElasticNetRegressor(max_iter=1,
                                                                          tol=1e-12))
         return {"linear model": model}
