@@ -34,6 +34,8 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 # Predictions and validation losses need no gradients, so they can use larger batches.
 _EVAL_BATCH_SIZE = 4096
+# batch_size="auto": scikit-learn's MLP default, min(200, n_samples).
+AUTO_BATCH_SIZE = 200
 
 
 def _stopping_last(callbacks):
@@ -84,7 +86,7 @@ class _NetBuilderMixin:
         return device
 
     def _batch_size(self, n_train):
-        return min(200 if self.batch_size == "auto" else self.batch_size, n_train)
+        return min(AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size, n_train)
 
     # ---- pieces of the net, one per extension point -------------------------------------
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skreg.neural._building import AUTO_BATCH_SIZE
 from skreg.study._files import report_target
 
 # An integer target is taken for class labels when it has at most this many distinct values
@@ -42,7 +43,11 @@ _DECIMAL_COMMA = r"[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?"
 # loss is still falling at the end: the guard if a table needs more.
 MAX_EPOCHS, MIN_EPOCHS = 100, 20
 STEP_BUDGET = 5_000
-BATCH_SIZE = 200  # the nets' batch_size="auto"
+
+
+def default_cv(quick):
+    """The number of folds when --cv is not given."""
+    return 3 if quick else 5
 
 
 class InputError(Exception):
@@ -94,8 +99,8 @@ def _parser():
     # --help says how long the net trains (net_epochs): a step budget, not a fixed 100 epochs.
     parser.epilog = (
         f"The neural net trains {MAX_EPOCHS} epochs on training folds of up to "
-        f"{STEP_BUDGET * BATCH_SIZE // MAX_EPOCHS:,} rows; on larger ones, about "
-        f"{STEP_BUDGET:,} optimizer steps (batches of {BATCH_SIZE} rows) and at least "
+        f"{STEP_BUDGET * AUTO_BATCH_SIZE // MAX_EPOCHS:,} rows; on larger ones, about "
+        f"{STEP_BUDGET:,} optimizer steps (batches of {AUTO_BATCH_SIZE} rows) and at least "
         f"{MIN_EPOCHS} epochs: a large table needs fewer passes over its rows. Training "
         "length is itself a regularizer: on large tables the verdicts of early stopping and "
         "of regularizers that slow training down can differ from those of a longer training "
@@ -119,13 +124,9 @@ def _separator(text):
 
 
 def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
+    if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+    return int(text)
 
 
 def _encoding(name):
@@ -340,7 +341,7 @@ def net_epochs(n_train):
     ``clip(ceil(STEP_BUDGET / steps_per_epoch), MIN_EPOCHS, MAX_EPOCHS)``: 100 epochs up to
     10,000 rows, then a budget of about 5,000 optimizer steps, never under 20 epochs.
     """
-    steps_per_epoch = max(math.ceil(n_train / BATCH_SIZE), 1)
+    steps_per_epoch = max(math.ceil(n_train / AUTO_BATCH_SIZE), 1)
     return int(np.clip(math.ceil(STEP_BUDGET / steps_per_epoch), MIN_EPOCHS, MAX_EPOCHS))
 
 
@@ -366,7 +367,7 @@ def estimators(X, task, which, *, quick, random_state, cv=None, epochs=None):
         # Quick mode trains as long as the full study: a baseline cut short at 30 epochs was
         # under-trained, and every regularizer that speeds up training seemed to help. The
         # length depends on the rows of a training fold, not on the mode.
-        cv = cv or (3 if quick else 5)
+        cv = cv or default_cv(quick)
         if epochs is None:  # from the smallest training fold
             epochs = net_epochs(len(X) - math.ceil(len(X) / cv))
         if task == "classification":
@@ -441,7 +442,7 @@ def main(argv=None):
     """Run the CLI; return the exit status (2 for bad input)."""
     parser = _parser()
     args = parser.parse_args(argv)
-    cv = args.cv or (3 if args.quick else 5)
+    cv = args.cv or default_cv(args.quick)
     try:
         if cv < 2:
             raise InputError(f"--cv must be at least 2, got {cv}")

@@ -49,6 +49,11 @@ def helping(assessed):
     return [unit["name"] for unit in assessed if unit["verdict"] == "helps"]
 
 
+def _still_learning(trend, max_iter):
+    return (f"under-trained: the last tenth of its max_iter={max_iter} epochs still made "
+            f"{trend:.0%} of its training loss's decrease")
+
+
 def baseline_flags(baseline, max_iter, still_falling):
     """A baseline that did not converge or is under-trained taints every gain: say so."""
     flags = []
@@ -58,11 +63,8 @@ def baseline_flags(baseline, max_iter, still_falling):
         return flags
     trend = baseline.get("loss_trend", np.nan)
     if np.isfinite(trend) and trend > still_falling:
-        flags.append(
-            f"baseline under-trained: the last tenth of its max_iter={max_iter} epochs still "
-            f"made {trend:.0%} of its training loss's decrease; a gain may only reflect faster "
-            "training (raise max_iter)"
-        )
+        flags.append(f"baseline {_still_learning(trend, max_iter)}; a gain may only reflect "
+                     "faster training (raise max_iter)")
     elif (np.isnan(trend) and np.isfinite(baseline["n_iter"]) and baseline["n_iter"] >= max_iter
             and np.isnan(baseline["best_epoch"])):
         flags.append(f"the baseline did not converge within max_iter={max_iter}")
@@ -97,11 +99,9 @@ def unit_flags(unit, max_iter, still_falling=None):
     # A regularizer that slows training down (dropout, noise, mixup) can look harmful only
     # because max_iter stopped it before it converged: its own loss trend says so.
     trend = best.get("loss_trend", np.nan)
-    if (max_iter is not None and still_falling is not None and np.isfinite(trend)
-            and trend > still_falling):
-        flags.append(f"under-trained: the last tenth of its max_iter={max_iter} epochs still "
-                     f"made {trend:.0%} of its training loss's decrease; a loss may only "
-                     "reflect slower training (raise max_iter)")
+    if None not in (max_iter, still_falling) and np.isfinite(trend) and trend > still_falling:
+        flags.append(f"{_still_learning(trend, max_iter)}; a loss may only reflect slower "
+                     "training (raise max_iter)")
     return flags
 
 
