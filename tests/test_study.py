@@ -22,7 +22,8 @@ from skreg import (
 
 COLUMNS = ["regularizer", "kind", "parameter", "strength", "mean_test_score", "std_test_score",
            "mean_train_score", "std_train_score", "train_test_gap", "gain", "mean_fit_time",
-           "n_iter", "best_epoch", "params", "screening_score", "screening_rows", "n_chosen"]
+           "n_iter", "best_epoch", "params", "n_folds", "screening_score", "screening_rows",
+           "n_chosen"]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Screening: successive halving inside each outer fold, the same verdicts, nested choices."""
+"""Screening by successive halving inside each outer fold (screening="halving"): the same
+verdicts, nested choices. Racing (the default on large tables) is in test_study_racing.py."""
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def _study(data, screening):
 
 @pytest.fixture(scope="module")
 def studies(sparse_table):
-    return _study(sparse_table, False), _study(sparse_table, True)
+    return _study(sparse_table, False), _study(sparse_table, "halving")
 
 
 def test_screened_and_exhaustive_studies_agree_on_the_verdicts(studies):
@@ -130,7 +131,7 @@ def test_screening_never_fits_on_the_outer_test_rows():
     X = np.c_[np.arange(200), rng.normal(size=200)]
     y = 5.0 + rng.normal(size=200)
     RowSpy.fitted_rows = []
-    study = compare_regularizers(RowSpy(), X, y, cv=4, random_state=0, screening=True,
+    study = compare_regularizers(RowSpy(), X, y, cv=4, random_state=0, screening="halving",
                                  regularizers={"shrink": [0.0, 0.5, 0.9, 1.0]})
     assert study.results_["kind"].tolist()[-1] == "screened"
     trains = [frozenset(train.tolist()) for train, _ in study.splits_]
@@ -139,32 +140,37 @@ def test_screening_never_fits_on_the_outer_test_rows():
     assert any(len(rows) < 150 for rows in RowSpy.fitted_rows)  # subsamples
 
 
-def test_screening_auto_is_on_for_large_tables_and_quick_mode():
-    assert _screening.screening_on("auto", _screening.AUTO_ROWS, quick=False)
-    assert not _screening.screening_on("auto", _screening.AUTO_ROWS - 1, quick=False)
-    assert _screening.screening_on("auto", _screening.AUTO_ROWS_QUICK, quick=True)
-    assert not _screening.screening_on(False, 10**6, quick=True)
-    with pytest.raises(ValueError, match="screening must be 'auto', True or False"):
+def test_screening_auto_races_large_tables_and_quick_mode():
+    mode = _screening.screening_mode
+    assert mode("auto", _screening.AUTO_ROWS, quick=False) == "racing"
+    assert mode("auto", _screening.AUTO_ROWS - 1, quick=False) is None
+    assert mode("auto", _screening.AUTO_ROWS_QUICK, quick=True) == "racing"
+    assert mode("auto", _screening.AUTO_ROWS_QUICK - 1, quick=True) is None
+    assert mode(False, 10**6, quick=True) is None
+    assert mode(True, 10, quick=False) == "racing"
+    assert mode("halving", 10, quick=False) == "halving"
+    with pytest.raises(ValueError, match="screening must be 'auto', 'racing', 'halving', True"):
         compare_regularizers(RowSpy(), np.ones((20, 2)), np.arange(20.0),
                              regularizers={"shrink": [0.5, 1.0]}, screening="yes")
 
 
 def test_screening_auto_turns_on_for_large_tables_with_the_exhaustive_verdicts(
         studies, sparse_table, monkeypatch):
-    """screening="auto" (the CLI's --screening): on a table past its threshold (lowered
-    here, so that a small table counts as large), the Lasso that clearly helps and the too
-    strong ridge that clearly hurts get the exhaustive search's verdicts, screened."""
+    """screening="auto" (the default): on a table past its threshold (lowered here, so that
+    a small table counts as large), the Lasso that clearly helps and the too strong ridge
+    that clearly hurts get the exhaustive search's verdicts, raced."""
     exhaustive, _ = studies
     monkeypatch.setattr(_screening, "AUTO_ROWS", len(sparse_table[1]))
     model = make_pipeline(StandardScaler(), ElasticNetRegressor())
     study = compare_regularizers(model, *sparse_table, cv=5, regularizers=REGULARIZERS,
-                                 random_state=0, screening="auto")
-    assert list(study.verdicts_["kind"]) == ["screened", "screened"]
+                                 random_state=0)
+    assert (study.results_["n_folds"] < 5).any()  # raced: some strengths on 2 folds only
+    assert list(study.verdicts_["kind"]) == ["single", "single"]
     assert list(study.verdicts_["verdict"]) == list(exhaustive.verdicts_["verdict"])
     # One row fewer than the threshold: every strength on every fold.
     smaller = compare_regularizers(model, *(part[:-1] for part in sparse_table), cv=5,
-                                   regularizers=REGULARIZERS, random_state=0, screening="auto")
-    assert list(smaller.verdicts_["kind"]) == ["single", "single"]
+                                   regularizers=REGULARIZERS, random_state=0)
+    assert (smaller.results_["n_folds"] == 5).all()
 
 
 def test_last_rung_keeps_two_strengths_and_a_third_of_large_folds():
@@ -189,7 +195,9 @@ def test_cli_screening_flag(tmp_path, monkeypatch):
     path = tmp_path / "t.csv"
     pd.DataFrame({"a": rng.normal(size=40), "y": rng.normal(size=40)}).to_csv(path, index=False)
     monkeypatch.setattr(skreg.study, "compare_regularizers", fake)
-    for flags, expected in (([], False), (["--screening"], "auto")):
+    for flags, expected in (([], "auto"), (["--screening", "off"], False),
+                            (["--screening", "halving"], "halving"),
+                            (["--screening", "racing"], "racing")):
         with pytest.raises(KeyboardInterrupt):
             main([str(path), "--target", "y", "--estimator", "linear",
                   "--out", str(tmp_path / "r"), *flags])

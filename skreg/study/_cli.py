@@ -87,12 +87,15 @@ def _parser():
                              "kept; only the files of an earlier report are replaced)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller grids, 3 folds (repeated twice): a first look")
-    parser.add_argument("--screening", action="store_true",
-                        help="faster: choose each regularizer's strength by successive "
-                             "halving inside each training fold, on tables of 5,000 rows or "
-                             "more (2,000 with --quick); biased towards strong settings, see "
-                             "the user guide; default: every strength on every fold at full "
-                             "size")
+    parser.add_argument("--screening", choices=["auto", "racing", "halving", "off"],
+                        default="auto",
+                        help="how the strengths are searched. racing: every strength on the "
+                             "first 2 folds of each run, the leader there on the others "
+                             "(nested, full size); halving: successive halving on subsamples "
+                             "inside each training fold (faster on large grids, biased towards "
+                             "strong settings); off: every strength on every fold. auto "
+                             "(default): racing on tables of 5,000 rows or more (2,000 with "
+                             "--quick), else off. See the user guide")
     parser.add_argument("--cv", type=int, help="number of folds (default: 5, 3 with --quick)")
     parser.add_argument("--epochs", type=_positive_int,
                         help="epochs the neural net trains (default: see below)")
@@ -471,7 +474,7 @@ def main(argv=None):
             studies[title] = compare_regularizers(
                 model, X, y, cv=cv, n_jobs=args.n_jobs, random_state=args.random_state,
                 quick=args.quick, verbose=1, n_repeats=2,
-                screening="auto" if args.screening else False,
+                screening=False if args.screening == "off" else args.screening,
             )
     for title, study in studies.items():
         print(f"\n{title} ({study.scoring_}, {study.describe_cv()})")

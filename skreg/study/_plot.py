@@ -20,6 +20,21 @@ def _draw(ax, study, sweep, baseline):
     test, test_std = rows["mean_test_score"].to_numpy(), rows["std_test_score"].to_numpy()
     train, train_std = rows["mean_train_score"].to_numpy(), rows["std_train_score"].to_numpy()
     kept = named[named["kind"] == "screened"]
+    label = "screening (subsamples)" if len(kept) else "test (CV)"
+    if not len(kept) and (rows["n_folds"] < study.n_splits_).any():
+        # Raced: only the leader was fitted on every fold. The curve compares the strengths
+        # (and the baseline) on the folds where all were fitted; the line is the leader's.
+        folds = study.fold_scores_[rows.index.to_numpy()]
+        common = np.isfinite(folds).all(axis=0)
+        test, test_std = folds[:, common].mean(axis=1), folds[:, common].std(axis=1)
+        base_folds = study.fold_scores_[0, common]
+        baseline = baseline.copy()
+        baseline["mean_test_score"], baseline["std_test_score"] = (base_folds.mean(),
+                                                                   base_folds.std())
+        leader = rows[rows["n_folds"] == study.n_splits_]["mean_test_score"]
+        ax.axhline(leader.max(), color=_TEST, linestyle="-.", linewidth=1.2,
+                   label="leader (test, all folds)")
+        label = f"test (CV, the {common.sum()} folds with every strength)"
     if len(kept):
         # Screened: no full-size score per strength. The curve is the screening score (held
         # out of subsamples: lower than full-size scores), the line the kept strength's.
@@ -58,7 +73,7 @@ def _draw(ax, study, sweep, baseline):
     ax.errorbar(x, train, yerr=train_std, color=_TRAIN, linestyle="--", marker="s",
                 markersize=4, capsize=3, label="train")
     ax.errorbar(x, test, yerr=test_std, color=_TEST, marker="o", markersize=5, capsize=3,
-                label="screening (subsamples)" if len(kept) else "test (CV)")
+                label=label)
     if np.isfinite(test).any():
         best = int(np.nanargmax(test))
         ax.plot(x[best], test[best], marker="*", markersize=14, color=_TEST,

@@ -145,6 +145,9 @@ def _sweep_table(study, sweep):
     extra = [(column, title) for column, title in (("n_iter", "iterations"),
                                                    ("best_epoch", "best epoch"))
              if rows[column].notna().any()]
+    raced = not len(kept) and bool((rows["n_folds"] < study.n_splits_).any())
+    if raced:
+        extra.append(("n_folds", "folds"))
     lines = [f"<table><thead><tr><th>{escape(sweep.parameter)}</th><th>test</th>"
              "<th>± std</th><th>train</th><th>gain</th>"
              + "".join(f"<th>{title}</th>" for _, title in extra) + "</tr></thead><tbody>"]
@@ -173,6 +176,11 @@ def _sweep_table(study, sweep):
             f"{escape(screening)}); the strength kept, refit on the fold: "
             f"{_number(row['mean_test_score'], small=small)} "
             f"(gain {_signed(row['gain'], small)}).</p>")
+    if raced:
+        lines.append(
+            '<p class="ref">Raced: every strength was fitted on the first folds of each run, '
+            "the leader there on all the others; each mean is over the folds its strength "
+            "was fitted on, and each fold's strength was chosen on other folds.</p>")
     if sweep.fixed:
         lines.append(f'<p class="ref">With {escape(describe(sweep.fixed))}.</p>')
     return "\n".join(lines)

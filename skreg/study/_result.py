@@ -109,6 +109,9 @@ class RegularizationStudy:
         self.baseline_score_ = rows[0]["mean_test_score"]
         self.results_ = results_frame(rows, self.baseline_score_)
         scores = np.nan_to_num(self.results_["mean_test_score"].to_numpy(), nan=-np.inf)
+        # A raced strength fitted on the selection folds alone has a mean over fewer folds:
+        # not comparable with the others, so never the best (its sweep's leader is).
+        scores[self.results_["n_folds"].to_numpy() < n_splits] = -np.inf
         # A screened regularizer's row scores the strength kept in each fold (see screening).
         single = self.results_["kind"].isin(["baseline", "single", "screened"]).to_numpy()
         # First of the ties, as GridSearchCV's best_index_ over the candidates in this order.

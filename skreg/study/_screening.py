@@ -22,7 +22,7 @@ from sklearn.model_selection import HalvingGridSearchCV, ShuffleSplit, Stratifie
 
 from skreg.study._scorers import fitted_scorers
 
-# screening="auto" screens tables of at least this many rows (quick mode: AUTO_ROWS_QUICK).
+# screening="auto" races tables of at least this many rows (quick mode: AUTO_ROWS_QUICK).
 AUTO_ROWS, AUTO_ROWS_QUICK = 5_000, 2_000
 FACTOR = 3  # successive halving keeps the best third of the strengths at each rung
 MIN_RUNG_ROWS = 50  # the smallest subsample a strength is fitted on
@@ -30,13 +30,23 @@ LAST_RUNG_ROWS = 1_000  # the final choice of a strength is made on at least thi
 HELD_OUT = 0.25  # share of each subsample that scores the strengths
 
 
-def screening_on(screening, n_samples, quick):
-    """Whether the study screens: ``screening`` True/False, or "auto" (large tables, quick)."""
+MODES = ("racing", "halving")
+
+
+def screening_mode(screening, n_samples, quick):
+    """How the study screens the strengths: None (exhaustive), "racing" or "halving".
+
+    ``screening``: False, True ("racing"), "racing", "halving", or "auto" (racing on tables
+    of :data:`AUTO_ROWS` rows or more, :data:`AUTO_ROWS_QUICK` with ``quick``).
+    """
     if isinstance(screening, (bool, np.bool_)):
-        return bool(screening)
-    if screening != "auto":
-        raise ValueError(f"screening must be 'auto', True or False, got {screening!r}.")
-    return n_samples >= (AUTO_ROWS_QUICK if quick else AUTO_ROWS)
+        return "racing" if screening else None
+    if screening == "auto":
+        return "racing" if n_samples >= (AUTO_ROWS_QUICK if quick else AUTO_ROWS) else None
+    if screening not in MODES:
+        raise ValueError("screening must be 'auto', 'racing', 'halving', True or False, got "
+                         f"{screening!r}.")
+    return screening
 
 
 def screenable(sweep, n_train):
@@ -152,7 +162,7 @@ def screened_rows(sweep, cv_results, candidate, n_folds, scored_row):
             "loss_trend": np.nan,
             "screening_score": float(cv_results[f"mean_test_screen{index}"][candidate]),
             "screening_rows": float(cv_results[f"mean_test_rows{index}"][candidate]),
-            "n_chosen": counts.get(index, 0),
+            "n_chosen": counts.get(index, 0), "n_folds": 0,
         })
     # The most often kept strength (the first of ties): the setting to use.
     modal = max(range(len(sweep.values)), key=lambda index: (counts.get(index, 0), -index))

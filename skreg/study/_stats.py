@@ -100,7 +100,7 @@ def verdict(gain, adjusted_p_value, level=LEVEL):
     return "helps" if gain > 0 else "hurts"
 
 
-def cross_fold_choice(scores, repeat_of_fold):
+def cross_fold_choice(scores, repeat_of_fold, fitted=None):
     """For each fold, the setting with the best mean score on the *other* folds of its repeat.
 
     Choosing a regularizer's strength on the same folds that score it keeps the luckiest of
@@ -114,6 +114,9 @@ def cross_fold_choice(scores, repeat_of_fold):
         Test score of every setting on every fold (NaN: a failed fit, never chosen).
     repeat_of_fold : ndarray of shape (n_folds,)
         The repeat of the cross-validation each fold belongs to.
+    fitted : ndarray of shape (n_settings, n_folds), dtype=bool, default=None
+        Which settings were fitted on which folds (None: all on all). The choice is made on
+        the other folds where every setting was fitted (racing: see ``_racing``).
 
     Returns
     -------
@@ -122,9 +125,12 @@ def cross_fold_choice(scores, repeat_of_fold):
     """
     scores = np.asarray(scores, dtype=float)
     finite = np.where(np.isfinite(scores), scores, -np.inf)
+    complete = (np.ones(scores.shape[1], dtype=bool) if fitted is None
+                else np.asarray(fitted, dtype=bool).all(axis=0))
     chosen = np.zeros(scores.shape[1], dtype=int)
     for fold in range(scores.shape[1]):
-        others = (repeat_of_fold == repeat_of_fold[fold]) & (np.arange(scores.shape[1]) != fold)
+        others = ((repeat_of_fold == repeat_of_fold[fold]) & (np.arange(scores.shape[1]) != fold)
+                  & complete)
         # The first of ties, as GridSearchCV's best_index_.
         chosen[fold] = int(np.argmax(finite[:, others].mean(axis=1)))
     return chosen

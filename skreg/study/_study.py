@@ -18,7 +18,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from skreg.study import _grids, _screening, _verdicts
+from skreg.study import _grids, _racing, _screening, _verdicts
 from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
 from skreg.study._progress import FitWarningsSummary, StudyProgress, quiet_params, summarize
 from skreg.study._scorers import STILL_FALLING, fitted_scorers
@@ -231,7 +231,7 @@ def _combination(sweeps, rows, names):
 
 def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_repeats=1,
                          scoring=None, n_jobs=None, random_state=None, quick=False,
-                         screening=False, verbose=0):
+                         screening="auto", verbose=0):
     """Cross-validate each regularizer of ``estimator`` against the unregularized baseline.
 
     Read more in the :ref:`User Guide <which-regularizer>`.
@@ -363,9 +363,12 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     sweeps = _build_sweeps(estimator, parts, linear_scales, n_train, regularizers, quick)
     if not sweeps:
         raise ValueError("No regularizer to study: regularizers selected none.")
-    screen = _screening.screening_on(screening, len(splits[0][0]) + len(splits[0][1]), quick)
-    screened = [sweep for sweep in sweeps if screen and _screening.screenable(sweep, n_train)]
-    exhaustive = [sweep for sweep in sweeps if sweep not in screened]
+    mode = _screening.screening_mode(screening, len(splits[0][0]) + len(splits[0][1]), quick)
+    screened = [sweep for sweep in sweeps
+                if mode == "halving" and _screening.screenable(sweep, n_train)]
+    raced = [sweep for sweep in sweeps
+             if mode == "racing" and _racing.raceable(sweep, len(splits) // n_repeats)]
+    exhaustive = [sweep for sweep in sweeps if sweep not in screened + raced]
 
     off, baseline = {}, "all off"
     for prefix, part in parts:
@@ -386,9 +389,10 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
 
     base.set_params(**quiet_params(parts))  # the study's bar is the only one
 
-    def search(grid, estimator=base, scoring=scorers):
+    def search(grid, estimator=base, scoring=scorers, folds=None):
+        cv = splits if folds is None else [splits[fold] for fold in folds]
         search = GridSearchCV(
-            estimator, grid, scoring=scoring, refit=False, cv=splits, n_jobs=n_jobs,
+            estimator, grid, scoring=scoring, refit=False, cv=cv, n_jobs=n_jobs,
             return_train_score=True, error_score=np.nan, verbose=max(verbose - 1, 0),
         )
         return progress.fit(search, X, y).cv_results_
@@ -399,18 +403,20 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     # Planned fits, the combination's included (skipped unless two or more regularizers help);
     # a screened sweep counts one fit per fold (its halving runs inside that fit).
     planned = (len(ParameterGrid(grid)) + len(screened) + (len(sweeps) > 1)
-               + (tuned is not None))
-    with StudyProgress(planned * len(splits), verbose=verbose) as progress:
+               + (tuned is not None)) * len(splits) + _racing.planned_fits(raced, repeat_of_fold)
+    with StudyProgress(planned, verbose=verbose) as progress:
         # One search over the baseline and every sweep: all fits are queued at once, so
         # n_jobs (or a Dask cluster) is kept busy until the last one.
         cv_results = {"sweeps": search(grid)}
         rows = _rows(exhaustive, cv_results["sweeps"], len(splits))
+        if raced:
+            rows += _racing.race(search, raced, repeat_of_fold, progress, cv_results)
         if screened:
             rows += _screening.screen(search, screened, base, scorers, scoring, step, n_train,
                             classifier, random_state, len(splits), cv_results)
-            # Back in the order of the sweeps: the baseline, then each sweep's rows.
-            rows = rows[:1] + [row for sweep in sweeps for row in rows[1:]
-                               if row["regularizer"] == sweep.name]
+        # Back in the order of the sweeps: the baseline, then each sweep's rows.
+        rows = rows[:1] + [row for sweep in sweeps for row in rows[1:]
+                           if row["regularizer"] == sweep.name]
         tuned_rows = []
         if tuned is not None:
             # The cross-validated path inside each outer fold: what the user gets by letting
@@ -421,7 +427,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         sizes = (np.mean([len(train) for train, _ in splits]),
                  np.mean([len(test) for _, test in splits]))
         units = [(sweep.name, "single", [row for row in rows if row["regularizer"] == sweep.name],
-                  sweep) for sweep in exhaustive]
+                  sweep) for sweep in exhaustive + raced]
         units += [(sweep.name, "screened", [row for row in rows if row["regularizer"] == sweep.name
                                             and row["kind"] == "screened"], sweep)
                   for sweep in screened]
@@ -492,6 +498,7 @@ def _rows(sweeps, cv_results, n_folds, first="baseline", kind=None):
             value = cv_results.get(f"mean_test_{key}")
             value = np.nan if value is None else float(value[index])
             row[key] = np.nan if value < 0 else value
+        row["n_folds"] = n_folds  # folds fitted on (racing fits some settings on fewer)
         rows.append(row)
     return rows
 
@@ -505,6 +512,6 @@ def results_frame(rows, baseline_score):
     frame["gain"] = frame["mean_test_score"] - baseline_score
     columns = ["regularizer", "kind", "parameter", "strength", "mean_test_score",
                "std_test_score", "mean_train_score", "std_train_score", "train_test_gap",
-               "gain", "mean_fit_time", "n_iter", "best_epoch", "params", "screening_score",
-               "screening_rows", "n_chosen"]
+               "gain", "mean_fit_time", "n_iter", "best_epoch", "params", "n_folds",
+               "screening_score", "screening_rows", "n_chosen"]
     return frame.reindex(columns=columns)

@@ -17,16 +17,28 @@ COLUMNS = ["regularizer", "kind", "best setting", "test score", "gain", "ci_low"
            "p_value", "p_holm", "verdict", "flags", "n_settings"]
 
 
+def _fitted(rows):
+    """``(n_rows, n_folds)``: which row was fitted on which fold (racing skips some)."""
+    return np.array([row.get("fitted", np.ones(len(row["fold_scores"]), dtype=bool))
+                     for row in rows], dtype=bool)
+
+
 def best_index(rows):
-    """The row with the best mean test score over all folds (the first of ties)."""
+    """The row with the best mean test score over all folds (the first of ties).
+
+    Only rows scored on every fold compete (a raced strength fitted on the selection folds
+    alone has a mean over other folds: not comparable); there is always one, the leader.
+    """
     scores = np.array([row["mean_test_score"] for row in rows], dtype=float)
+    complete = np.array([bool(np.all(row.get("fitted", True))) for row in rows])
+    scores = np.where(complete if complete.any() else True, scores, np.nan)
     return int(np.argmax(np.nan_to_num(scores, nan=-np.inf)))
 
 
 def fold_differences(rows, baseline, repeat_of_fold):
     """Per-fold score of the cross-fold choice among ``rows`` minus the baseline's."""
     scores = np.array([row["fold_scores"] for row in rows], dtype=float)
-    chosen = cross_fold_choice(scores, repeat_of_fold)
+    chosen = cross_fold_choice(scores, repeat_of_fold, _fitted(rows))
     return scores[chosen, np.arange(scores.shape[1])] - baseline["fold_scores"]
 
 
