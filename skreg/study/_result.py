@@ -55,11 +55,13 @@ class RegularizationStudy:
         ``std_train_score``, ``train_test_gap`` (train minus test: the overfitting), ``gain``
         (test score minus the baseline's), ``mean_fit_time`` (seconds), ``n_iter`` and
         ``best_epoch`` (epochs run and epoch restored, averaged over the folds, when the
-        estimator reports them) and ``params`` (the hyperparameters set, with their step
-        prefix). With screening (see ``compare_regularizers``), a screened regularizer's
-        strengths have NaN full-size scores and ``screening_score`` (held-out score at the
-        largest subsample reached, mean over the folds), ``screening_rows`` and ``n_chosen``
-        (folds that kept it), then a row of kind ``"screened"``: the strength kept in each
+        estimator reports them), ``params`` (the hyperparameters set, with their step
+        prefix) and ``n_folds`` (the folds it was fitted on: with racing, a strength that
+        did not lead on the first folds of each run has fewer, and its means are over
+        those). With screening="halving" (see ``compare_regularizers``), a screened
+        regularizer's strengths have NaN full-size scores and ``screening_score``
+        (held-out score at the largest subsample reached, mean over the folds),
+        ``screening_rows`` and ``n_chosen`` (folds that kept it), then a row of kind ``"screened"``: the strength kept in each
         fold, refit on it and scored on its test fold.
     best_params_ : dict
         Hyperparameters (prefixed, ready for ``set_params`` on top of ``base_estimator_``) of
@@ -81,7 +83,8 @@ class RegularizationStudy:
         The estimator with every regularizer off (unfitted): the baseline.
     cv_results_ : dict
         ``cv_results_`` of the GridSearchCV runs (per-fold scores included): ``"sweeps"``
-        (the baseline, then every sweep's values in order) and ``"combination"``.
+        (the baseline, then every sweep's values in order), ``"racing (selection folds)"``
+        and ``"racing (other folds)"`` (raced sweeps), ``"combination"`` and ``"path CV"``.
     scoring_ : str
         Name of the score.
     warnings_ : list of FitWarning
