@@ -201,3 +201,24 @@ def test_raced_study_plots_and_writes_its_report(studies, tmp_path):
     raced.to_html(tmp_path / "report")
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert "Raced: every strength was fitted on the first folds of each run" in page
+
+
+def test_summary_and_best_setting_are_the_leader_not_a_luckier_partial_mean():
+    """Heavy-tailed noise: a strength fitted on the 4 selection folds only has a higher mean
+    there than the leader has over all 10 folds; it must not be reported as the best."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 2)), 5.0 + 3 * rng.standard_t(2, size=60)
+    study = compare_regularizers(Counting(), X, y, cv=5, n_repeats=2, random_state=0,
+                                 screening="racing",
+                                 regularizers={"shrink": [0.8, 0.9, 1.0, 1.1]})
+    rows = study.results_[study.results_["regularizer"] == "shrink"]
+    leader = rows[rows["n_folds"] == 10]
+    assert len(leader) == 1
+    assert rows.loc[rows["n_folds"] < 10, "mean_test_score"].max() > leader[
+        "mean_test_score"].iloc[0]  # the case this test is about
+    summary = study.summary().set_index("regularizer")
+    verdict = study.verdicts_.set_index("regularizer").loc["shrink"]
+    assert summary.loc["shrink", "test score"] == verdict["test score"] == leader[
+        "mean_test_score"].iloc[0]
+    assert verdict["best setting"] == f"shrink={leader['strength'].iloc[0]:.3g}"
+    assert study.best_single_params_ in ({}, {"shrink": leader["strength"].iloc[0]})

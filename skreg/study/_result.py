@@ -169,6 +169,10 @@ class RegularizationStudy:
                                                   .to_numpy(), kind="stable")]
         for _, verdict in verdicts.iterrows():
             group = results[results["regularizer"] == verdict["regularizer"]]
+            # Scored on every fold: a raced strength's mean over its selection folds is not
+            # comparable (the leader's row is the sweep's best, as in verdicts_).
+            complete = group[group["n_folds"] == self.n_splits_]
+            group = complete if len(complete) else group
             best = group.iloc[int(np.argmax(group["mean_test_score"].fillna(-np.inf)))]
             rows.append({
                 "regularizer": verdict["regularizer"], "best setting": verdict["best setting"],
