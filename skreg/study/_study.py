@@ -410,8 +410,9 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
     planned = (len(ParameterGrid(grid)) + len(screened) + (len(sweeps) > 1)
                + (tuned is not None)) * len(splits) + _racing.planned_fits(raced, repeat_of_fold)
     with StudyProgress(planned, verbose=verbose) as progress:
-        # One search over the baseline and every sweep: all fits are queued at once, so
-        # n_jobs (or a Dask cluster) is kept busy until the last one.
+        # One search over the baseline and every sweep not raced or screened: all its fits
+        # are queued at once, so n_jobs (or a Dask cluster) is kept busy until the last one.
+        # Racing adds two searches (the leaders are known only after the first).
         cv_results = {"sweeps": search(grid)}
         rows = _rows(exhaustive, cv_results["sweeps"], len(splits))
         if raced:
