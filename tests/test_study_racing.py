@@ -7,6 +7,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from study_helpers import SPARSE_REGULARIZERS, legend_and_report, sparse_regression
 
 from skreg import ElasticNetRegressor, compare_regularizers
 from skreg.study import _progress, _racing
@@ -15,18 +16,13 @@ from skreg.study._grids import Sweep
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
                                         "ignore:compare_regularizers:UserWarning")
 
-# A Lasso that clearly helps (3 effects among 100 features) and a ridge far too strong.
-REGULARIZERS = {"L1 (lasso)": [0.01, 0.1, 0.3, 1.0], "L2 (ridge)": [30.0, 100.0, 300.0]}
+REGULARIZERS = SPARSE_REGULARIZERS
 CV, REPEATS = 5, 2
 
 
 @pytest.fixture(scope="module")
 def sparse_table():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 100))
-    coef = np.zeros(100)
-    coef[:3] = 3.0
-    return X, X @ coef + 3.0 * rng.normal(size=300)
+    return sparse_regression()
 
 
 @pytest.fixture(scope="module")
@@ -185,21 +181,9 @@ def test_raceable_and_selection_folds():
 
 
 def test_raced_study_plots_and_writes_its_report(studies, tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    _, raced = studies
-    display = raced.plot()
-    try:
-        labels = display.axes_.flat[0].get_legend_handles_labels()[1]
-        assert "leader (test, all folds)" in labels
-        assert "test (CV, the 4 folds with every strength)" in labels
-    finally:
-        plt.close(display.figure_)
-    raced.to_html(tmp_path / "report")
-    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    labels, page = legend_and_report(studies[1], tmp_path)
+    assert "leader (test, all folds)" in labels
+    assert "test (CV, the 4 folds with every strength)" in labels
     assert "Raced: every strength was fitted on the first folds of each run" in page
 
 

@@ -10,6 +10,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import HalvingGridSearchCV, ShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from study_helpers import SPARSE_REGULARIZERS, legend_and_report, sparse_regression
 
 from skreg import ElasticNetRegressor, compare_regularizers
 from skreg.study import _screening
@@ -19,18 +20,12 @@ from skreg.study._cli import main
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
                                         "ignore:compare_regularizers:UserWarning")
 
-# The Lasso's strengths (one is clearly right: 3 effects among 100 features, 300 rows) and
-# ridge's (all far too strong: they shrink the 3 effects away).
-REGULARIZERS = {"L1 (lasso)": [0.01, 0.1, 0.3, 1.0], "L2 (ridge)": [30.0, 100.0, 300.0]}
+REGULARIZERS = SPARSE_REGULARIZERS
 
 
 @pytest.fixture(scope="module")
 def sparse_table():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 100))
-    coef = np.zeros(100)
-    coef[:3] = 3.0
-    return X, X @ coef + 3.0 * rng.normal(size=300)
+    return sparse_regression()
 
 
 def _study(data, screening):
@@ -94,18 +89,9 @@ def test_results_keep_a_row_per_setting_with_the_screening_record(studies):
 
 
 def test_screened_study_plots_and_writes_its_report(studies, tmp_path):
-    import matplotlib.pyplot as plt
-
-    _, screened = studies
-    display = screened.plot()
-    try:
-        labels = display.axes_.flat[0].get_legend_handles_labels()[1]
-        assert "screening (subsamples)" in labels
-        assert "strength kept per fold (test, CV)" in labels
-    finally:
-        plt.close(display.figure_)
-    screened.to_html(tmp_path / "report")
-    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    labels, page = legend_and_report(studies[1], tmp_path)
+    assert "screening (subsamples)" in labels
+    assert "strength kept per fold (test, CV)" in labels
     assert "Screened by successive halving" in page
 
 

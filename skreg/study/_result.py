@@ -61,8 +61,9 @@ class RegularizationStudy:
         those). With screening="halving" (see ``compare_regularizers``), a screened
         regularizer's strengths have NaN full-size scores and ``screening_score``
         (held-out score at the largest subsample reached, mean over the folds),
-        ``screening_rows`` and ``n_chosen`` (folds that kept it), then a row of kind ``"screened"``: the strength kept in each
-        fold, refit on it and scored on its test fold.
+        ``screening_rows`` and ``n_chosen`` (folds that kept it), then a row of kind
+        ``"screened"``: the strength kept in each fold, refit on it and scored on its test
+        fold.
     best_params_ : dict
         Hyperparameters (prefixed, ready for ``set_params`` on top of ``base_estimator_``) of
         the best setting found, single or combined; ``{}`` when the baseline is best.
