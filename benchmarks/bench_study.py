@@ -20,10 +20,11 @@ regularization matters a little more than on all of them.
 
 Speed (``--speed``): the CLI's studies (a net and a linear model, each in a Pipeline with the
 CLI's preprocessing, 2 repeats of the cross-validation) on a generated regression table, timed
-in several configurations side by side in one run: "exhaustive" (every strength on every fold
-at full size, the net 100 epochs: the CLI before the epoch budget), "budget" (the CLI today:
-the net's epochs from its step budget), "screened" and "budget-screened" (the same with
-``--screening``: successive halving inside each training fold). Prints the time ratios to the
+in several configurations side by side in one run (see SPEED_CONFIGS): "exhaustive" (every
+strength on every fold at full size, the net 100 epochs: the CLI before the epoch budget and
+racing), "budget" (the net's epochs from its step budget), "raced" (racing over the folds),
+"cli" (the CLI's default: both), "screened" and "budget-screened" (``--screening halving``:
+successive halving inside each training fold). Prints the time ratios to the
 first configuration (targets: the 200,000 x 20 table with ``--quick`` settings in <= 25% of
 the exhaustive time, a 6,366-row table in full mode in <= 50%) and every verdict with its
 gain, Holm-adjusted p-value and best setting. ``--configs budget`` times one configuration
@@ -32,12 +33,15 @@ alone (the exhaustive study of 200,000 rows runs for hours on 2 cores).
 Measured (2-core machine, load average about 2): the 200,000 x 20 ``--quick`` study under
 the budget in 18.4% of the exhaustive time (364 s / 1,976 s), 2 verdicts of 11 changed, both
 at Holm p = 0.040; the 50,000 x 20 one in 32.7% (30 epochs), 4 net verdicts of 8 changed.
+With racing: 200,000 x 20 ``--quick``, budget 21.7% and the CLI's default (budget and
+racing) 19.8% of the exhaustive 1,603 s, 1 verdict of 11 changed (by the budget); 6,366 x 8
+full, racing alone 68.2% (104 s / 153 s), the same verdicts.
 
     python benchmarks/bench_study.py --speed --rows 50000 --features 20 --cli-quick
     python benchmarks/bench_study.py --speed --rows 200000 --features 20 --cli-quick \
-        --configs budget
+        --configs exhaustive budget cli
     python benchmarks/bench_study.py --speed --rows 6366 --features 8 \
-        --configs exhaustive screened
+        --configs exhaustive raced
 """
 
 import argparse
