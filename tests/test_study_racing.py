@@ -183,7 +183,7 @@ def test_raceable_and_selection_folds():
 def test_raced_study_plots_and_writes_its_report(studies, tmp_path):
     labels, page = legend_and_report(studies[1], tmp_path)
     assert "leader (test, all folds)" in labels
-    assert "test (CV, the 4 folds with every strength)" in labels
+    assert "test (CV, 4 shared folds)" in labels
     assert "Raced: every strength was fitted on the first folds of each run" in page
 
 

@@ -34,7 +34,7 @@ def _draw(ax, study, sweep, baseline):
         leader = rows[rows["n_folds"] == study.n_splits_]["mean_test_score"]
         ax.axhline(leader.max(), color=_TEST, linestyle="-.", linewidth=1.2,
                    label="leader (test, all folds)")
-        label = f"test (CV, the {common.sum()} folds with every strength)"
+        label = f"test (CV, {common.sum()} shared folds)"
     if len(kept):
         # Screened: no full-size score per strength. The curve is the screening score (held
         # out of subsamples: lower than full-size scores), the line the kept strength's.
@@ -101,8 +101,9 @@ def _draw_panels(figure, axes, study, sweeps):
         ax.set_visible(False)
     # Below the panels, where it hides no curve.
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=4, fontsize="small",
-                  frameon=False)
+    n_columns = axes[0].get_subplotspec().get_gridspec().ncols
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(4, 2 * n_columns),
+                  fontsize="small", frameon=False)  # two entries a row under a lone panel
 
 
 def _grid_size(n_panels, ncols):
