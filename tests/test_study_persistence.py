@@ -11,14 +11,17 @@ from sklearn.datasets import make_classification
 from skreg import ElasticNetClassifier, compare_regularizers
 
 
-@pytest.fixture(scope="module")
-def study():
+@pytest.fixture(scope="module", params=[False, "racing"])
+def study(request):
+    """Exhaustive, and raced (strengths fitted on some folds only: NaN scores elsewhere)."""
     X, y = make_classification(n_samples=80, n_features=5, random_state=0)
-    return compare_regularizers(ElasticNetClassifier(), X, y, cv=2, quick=True)
+    return compare_regularizers(ElasticNetClassifier(), X, y, cv=3, quick=True,
+                                random_state=0, screening=request.param)
 
 
 def _same_study(loaded, study):
     assert_frame_equal(loaded.results_, study.results_)
+    assert loaded.summary().equals(study.summary())
     assert_frame_equal(loaded.verdicts_, study.verdicts_)
     np.testing.assert_array_equal(loaded.fold_scores_, study.fold_scores_)
     assert loaded.best_params_ == study.best_params_
