@@ -250,7 +250,8 @@ def speed_table(n_rows, n_features, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_rows, n_features))
     coef = np.zeros(n_features)
-    coef[:5] = [1.0, -0.8, 0.6, 0.4, -0.3]
+    effects = [1.0, -0.8, 0.6, 0.4, -0.3][:n_features]  # fewer columns: fewer effects
+    coef[:len(effects)] = effects
     y = X @ coef + np.sin(2 * X[:, 5 % n_features]) + rng.normal(size=n_rows)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(n_features)])
     return frame, y
