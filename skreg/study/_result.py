@@ -42,7 +42,8 @@ class RegularizationStudy:
         Problems of the baseline (also in every row's ``flags``).
     fold_scores_ : ndarray of shape (n_settings, n_folds)
         Test score of every row of ``results_`` on every fold (all repeats), for tests of
-        your own on the paired differences.
+        your own on the paired differences; NaN where a raced strength was not fitted
+        (see ``n_folds``).
     splits_ : list of (train, test)
         The folds, shared by every setting: ``n_splits_`` of them, ``n_repeats_`` runs of
         cross-validation.
