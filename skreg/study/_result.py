@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from skreg.study._study import results_frame
+from skreg.study._rows import results_frame
 
 
 def _format_value(value):

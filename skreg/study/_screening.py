@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingGridSearchCV, ShuffleSplit, StratifiedShuffleSplit
 
+from skreg.study._rows import study_rows
 from skreg.study._scorers import fitted_scorers
 
 # screening="auto" races tables of at least this many rows (quick mode: AUTO_ROWS_QUICK).
@@ -181,8 +182,6 @@ def screen(search, screened, base, scorers, scoring, step, n_train, classifier,
     One outer search per number of strengths (the halving's rungs depend on it), its
     candidates the sweeps' grids: every fit is queued at once, as in the exhaustive search.
     """
-    from skreg.study._study import _rows  # the study's rows, from an outer search
-
     rows = []
     for n_values in sorted({len(sweep.values) for sweep in screened}):
         group = [sweep for sweep in screened if len(sweep.values) == n_values]
@@ -193,7 +192,7 @@ def screen(search, screened, base, scorers, scoring, step, n_train, classifier,
         key = "screening" if len(group) == len(screened) else f"screening ({n_values} values)"
         cv_results[key] = search({"param_grid": [sweep.grid() for sweep in group]}, nested,
                                  extra)
-        scored = _rows([], cv_results[key], n_folds, first=[sweep.name for sweep in group])
+        scored = study_rows([], cv_results[key], n_folds, first=[sweep.name for sweep in group])
         for candidate, sweep in enumerate(group):
             rows += screened_rows(sweep, cv_results[key], candidate, n_folds,
                                   scored[candidate])

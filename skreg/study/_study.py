@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from skreg.study import _grids, _racing, _screening, _verdicts
 from skreg.study._grids import LINEAR, NETS, STUDIED, Sweep
 from skreg.study._progress import FitWarningsSummary, StudyProgress, quiet_params, summarize
+from skreg.study._rows import study_rows
 from skreg.study._scorers import STILL_FALLING, fitted_scorers
 
 _SUPPORTED = ("RegularizedNetClassifier, RegularizedNetRegressor, ElasticNetClassifier, "
@@ -414,7 +415,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         # are queued at once, so n_jobs (or a Dask cluster) is kept busy until the last one.
         # Racing adds two searches (the leaders are known only after the first).
         cv_results = {"sweeps": search(grid)}
-        rows = _rows(exhaustive, cv_results["sweeps"], len(splits))
+        rows = study_rows(exhaustive, cv_results["sweeps"], len(splits))
         if raced:
             rows += _racing.race(search, raced, repeat_of_fold, progress, cv_results)
         if screened:
@@ -428,7 +429,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
             # The cross-validated path inside each outer fold: what the user gets by letting
             # ElasticNet*CV choose alpha and l1_ratio, scored on the same outer folds.
             cv_results[_PATH_CV] = search(tuned)
-            tuned_rows = _rows([], cv_results[_PATH_CV], len(splits), first=_PATH_CV,
+            tuned_rows = study_rows([], cv_results[_PATH_CV], len(splits), first=_PATH_CV,
                                kind="tuned")
         sizes = (np.mean([len(train) for train, _ in splits]),
                  np.mean([len(test) for _, test in splits]))
@@ -445,7 +446,7 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         combination = _combination(sweeps, rows[1:], _verdicts.helping(assessed))
         if combination is not None:
             cv_results["combination"] = search({k: [v] for k, v in combination.items()})
-            combined = _rows([], cv_results["combination"], len(splits), first="combination")
+            combined = study_rows([], cv_results["combination"], len(splits), first="combination")
             rows += combined
             units.insert(len(sweeps), ("combination", "combination", combined, None))
             assessed = _verdicts.assess(units, rows[0], repeat_of_fold, *sizes)
@@ -474,50 +475,3 @@ def compare_regularizers(estimator, X, y=None, *, regularizers=None, cv=5, n_rep
         warnings.warn(f"compare_regularizers: {summarize(progress.warnings)}; the list is in "
                       "study.warnings_.", FitWarningsSummary, stacklevel=2)
     return study
-
-
-def _rows(sweeps, cv_results, n_folds, first="baseline", kind=None):
-    """One row per candidate of ``cv_results``: ``first``, then each sweep's values in order.
-
-    ``first`` may be a list: one name per candidate (no sweep's values then).
-    """
-    names = first if isinstance(first, list) else [first]
-    labels = [(name, None, None) for name in names] + [
-        (sweep.name, sweep, value) for sweep in sweeps for value in sweep.values]
-    rows = []
-    for index, ((name, sweep, value), params) in enumerate(
-            zip(labels, cv_results["params"], strict=True)):
-        if sweep is not None:
-            assert params[sweep.prefix + sweep.parameter] == value, (params, sweep)
-        row = {
-            "regularizer": name, "kind": (kind or name) if sweep is None else "single",
-            "parameter": "" if sweep is None else sweep.parameter,
-            "strength": None if sweep is None else value,
-            "params": dict(params),
-        }
-        for key in ("mean_test_score", "std_test_score", "mean_train_score", "std_train_score",
-                    "mean_fit_time"):
-            row[key] = float(cv_results[key][index])
-        row["fold_scores"] = np.array([cv_results[f"split{fold}_test_score"][index]
-                                       for fold in range(n_folds)], dtype=float)
-        for key in ("n_iter", "best_epoch", "loss_trend"):
-            value = cv_results.get(f"mean_test_{key}")
-            value = np.nan if value is None else float(value[index])
-            row[key] = np.nan if value < 0 else value
-        row["n_folds"] = n_folds  # folds fitted on (racing fits some settings on fewer)
-        rows.append(row)
-    return rows
-
-
-def results_frame(rows, baseline_score):
-    """``results_``: one row per (regularizer, strength), gaps and gains as columns."""
-    import pandas as pd
-
-    frame = pd.DataFrame(rows)
-    frame["train_test_gap"] = frame["mean_train_score"] - frame["mean_test_score"]
-    frame["gain"] = frame["mean_test_score"] - baseline_score
-    columns = ["regularizer", "kind", "parameter", "strength", "mean_test_score",
-               "std_test_score", "mean_train_score", "std_train_score", "train_test_gap",
-               "gain", "mean_fit_time", "n_iter", "best_epoch", "params", "n_folds",
-               "screening_score", "screening_rows", "n_chosen"]
-    return frame.reindex(columns=columns)
