@@ -25,10 +25,10 @@ With 5 folds and 3 strengths a run costs 2 x 3 + 3 = 9 fits instead of 15.
 
 import numpy as np
 
+from skreg.study._rows import FITTED_KEYS
 from skreg.study._stats import cross_fold_choice
 
 SELECTION_FOLDS = 2  # folds of each run on which every strength is fitted
-_FITTED = ("n_iter", "best_epoch", "loss_trend")  # fitted_scorers' names, when present
 
 
 def raceable(sweep, folds_per_run):
@@ -39,11 +39,9 @@ def raceable(sweep, folds_per_run):
 def selection_folds(repeat_of_fold):
     """Mask of the folds on which every strength is fitted: the first of each run."""
     repeat_of_fold = np.asarray(repeat_of_fold)
-    first = {repeat: np.flatnonzero(repeat_of_fold == repeat)[:SELECTION_FOLDS]
-             for repeat in np.unique(repeat_of_fold)}
     mask = np.zeros(len(repeat_of_fold), dtype=bool)
-    for folds in first.values():
-        mask[folds] = True
+    for repeat in np.unique(repeat_of_fold):
+        mask[np.flatnonzero(repeat_of_fold == repeat)[:SELECTION_FOLDS]] = True
     return mask
 
 
@@ -54,18 +52,12 @@ def planned_fits(raced, repeat_of_fold):
                for sweep in raced)
 
 
-def leaders(scores, fitted, repeat_of_fold):
-    """Index of the strength to fit on each fold (all of them on a selection fold: -1)."""
-    chosen = cross_fold_choice(scores, repeat_of_fold, fitted)
-    return np.where(fitted.all(axis=0), -1, chosen)
-
-
 def _fill(table, results, candidate, folds):
     """Copy one candidate's per-split values of a search into the study's fold columns."""
     for split, fold in enumerate(folds):
         table["test"][fold] = results[f"split{split}_test_score"][candidate]
         table["train"][fold] = results[f"split{split}_train_score"][candidate]
-        for key in _FITTED:
+        for key in FITTED_KEYS:
             values = results.get(f"split{split}_test_{key}")
             if values is not None:
                 table[key][fold] = values[candidate]
@@ -85,7 +77,7 @@ def _row(sweep, value, table):
         "mean_fit_time": time_total / fitted.sum(),
         "fold_scores": table["test"], "fitted": fitted.copy(), "n_folds": int(fitted.sum()),
     }
-    for key in _FITTED:  # as the study's other rows: the mean over the folds, -1 is "none"
+    for key in FITTED_KEYS:  # as the study's other rows: the mean over the folds, -1 is "none"
         mean = float(np.mean(table[key][fitted]))
         row[key] = np.nan if not np.isfinite(mean) or mean < 0 else mean
     return row
@@ -111,15 +103,16 @@ def race(search, raced, repeat_of_fold, progress, cv_results):
         tables[sweep.name] = [
             {"test": np.full(n_folds, np.nan), "train": np.full(n_folds, np.nan),
              "fitted": np.zeros(n_folds, dtype=bool), "fit_time": [],
-             **{key: np.full(n_folds, np.nan) for key in _FITTED}}
+             **{key: np.full(n_folds, np.nan) for key in FITTED_KEYS}}
             for _ in range(n_values)]
         for index in range(n_values):
             _fill(tables[sweep.name][index], first, offset + index, first_folds)
         offset += n_values
         scores = np.array([table["test"] for table in tables[sweep.name]])
         fitted = np.array([table["fitted"] for table in tables[sweep.name]])
-        chosen = leaders(scores, fitted, repeat_of_fold)
-        for index in sorted(set(chosen[other_folds].tolist())):
+        # On each other fold, what the study's cross-fold choice takes there: the leader.
+        chosen = cross_fold_choice(scores, repeat_of_fold, fitted)[other_folds]
+        for index in sorted(set(chosen.tolist())):
             second_index[sweep.name, index] = len(second_grid)
             second_grid.append({key: [value] for key, value
                                 in sweep.params(sweep.values[index]).items()})

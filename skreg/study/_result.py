@@ -113,10 +113,7 @@ class RegularizationStudy:
         self.scoring_ = self._scoring_name(scoring)
         self.baseline_score_ = rows[0]["mean_test_score"]
         self.results_ = results_frame(rows, self.baseline_score_)
-        scores = np.nan_to_num(self.results_["mean_test_score"].to_numpy(), nan=-np.inf)
-        # A raced strength fitted on the selection folds alone has a mean over fewer folds:
-        # not comparable with the others, so never the best (its sweep's leader is).
-        scores[self.results_["n_folds"].to_numpy() < n_splits] = -np.inf
+        scores = self._comparable_scores(self.results_)
         # A screened regularizer's row scores the strength kept in each fold (see screening).
         single = self.results_["kind"].isin(["baseline", "single", "screened"]).to_numpy()
         # First of the ties, as GridSearchCV's best_index_ over the candidates in this order.
@@ -127,6 +124,16 @@ class RegularizationStudy:
         combined = [row for row in rows if row["kind"] == "combination"]
         self.combination_params_ = dict(combined[0]["params"]) if combined else None
         self.best_score_ = float(scores[best])
+
+    def _comparable_scores(self, results):
+        """Mean test scores, -inf where failed or not scored on every fold.
+
+        A raced strength fitted on the selection folds alone has a mean over fewer folds:
+        not comparable with the others, so never the best (its sweep's leader is).
+        """
+        scores = np.nan_to_num(results["mean_test_score"].to_numpy(dtype=float), nan=-np.inf)
+        scores[results["n_folds"].to_numpy() < self.n_splits_] = -np.inf
+        return scores
 
     def _scoring_name(self, scoring):
         if isinstance(scoring, str):
@@ -171,11 +178,7 @@ class RegularizationStudy:
                                                   .to_numpy(), kind="stable")]
         for _, verdict in verdicts.iterrows():
             group = results[results["regularizer"] == verdict["regularizer"]]
-            # Scored on every fold: a raced strength's mean over its selection folds is not
-            # comparable (the leader's row is the sweep's best, as in verdicts_).
-            complete = group[group["n_folds"] == self.n_splits_]
-            group = complete if len(complete) else group
-            best = group.iloc[int(np.argmax(group["mean_test_score"].fillna(-np.inf)))]
+            best = group.iloc[int(np.argmax(self._comparable_scores(group)))]
             rows.append({
                 "regularizer": verdict["regularizer"], "best setting": verdict["best setting"],
                 "test score": best["mean_test_score"], "std": best["std_test_score"],

@@ -3,6 +3,9 @@
 
 import numpy as np
 
+# What the fitted scorers report per fold (epochs run, epoch restored, loss trend): -1 is "none".
+FITTED_KEYS = ("n_iter", "best_epoch", "loss_trend")
+
 
 def study_rows(sweeps, cv_results, n_folds, first="baseline", kind=None):
     """One row per candidate of ``cv_results``: ``first``, then each sweep's values in order.
@@ -28,7 +31,7 @@ def study_rows(sweeps, cv_results, n_folds, first="baseline", kind=None):
             row[key] = float(cv_results[key][index])
         row["fold_scores"] = np.array([cv_results[f"split{fold}_test_score"][index]
                                        for fold in range(n_folds)], dtype=float)
-        for key in ("n_iter", "best_epoch", "loss_trend"):
+        for key in FITTED_KEYS:
             value = cv_results.get(f"mean_test_{key}")
             value = np.nan if value is None else float(value[index])
             row[key] = np.nan if value < 0 else value
